@@ -1,0 +1,33 @@
+"""Helpers for the course book on weight initialization in neural networks.
+
+Modules, one concept each:
+
+* :mod:`helpers.initializers` - weight initializers and gains (PyTorch's names and conventions)
+* :mod:`helpers.activations`  - activation functions with derivatives
+* :mod:`helpers.network`      - a fully connected network: build, forward, backward, losses
+* :mod:`helpers.training`     - minibatch SGD that records per-layer statistics and divergence
+* :mod:`helpers.diagnostics`  - per-layer statistics of activations and gradients
+* :mod:`helpers.theory`       - predicted variance propagation (length map)
+* :mod:`helpers.data`         - small seeded datasets made in code
+* :mod:`helpers.plotting`     - the house style and shared plots
+* :mod:`helpers.labs`         - interactive labs for Jupyter and for the static book
+* :mod:`helpers.report`       - glue numbers into the prose and assert the claims
+"""
+
+from .activations import Activation, get_activation
+from .data import (circles, gaussian_inputs, spirals, teacher_classification, teacher_regression, two_moons,
+                   xor)
+from .diagnostics import LayerStats, activation_stats, dead_fraction, layer_stats, saturated_fraction, update_ratio
+from .initializers import (INITIALIZERS, calculate_gain, constant, fan_in_and_fan_out, get_initializer,
+                           glorot_standard, kaiming_normal, kaiming_std, kaiming_uniform, lecun_normal,
+                           lecun_uniform, normal, orthogonal, truncated_normal, truncated_normal_std_factor,
+                           uniform, xavier_normal, xavier_uniform, zeros)
+from .labs import Control, Lab, LiveLab
+from .network import (MLP, Cache, Grads, accuracy, backward, build_mlp, forward, loss_and_grads,
+                      mean_squared_error, predict, softmax, softmax_cross_entropy)
+from .plotting import PALETTE, decision_regions, healthy_band, loss_curves, per_layer, ridge, show, use_style
+from .report import check, check_close, glue
+from .theory import gaussian_expectation, length_map, predicted_variances, second_moment
+from .training import History, train
+
+__all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,0 +1,250 @@
+"""One way to build a chapter lab that works with a kernel and without one.
+
+A :class:`Lab` is a few discrete :class:`Control` s, a ``compute`` function that turns a setting of
+the controls into data (cached, so no setting is computed twice), and a ``render`` function that
+draws that data onto a matplotlib figure. From these it offers
+
+* :meth:`Lab.live` - ipywidgets controls driving the figure, for Jupyter and Binder readers. The
+  figure is a PNG in an ``ipywidgets.Image``, re-rendered on each change into one reused figure.
+* :meth:`Lab.show` - the same lab for the static HTML book: every setting is pre-rendered to a small
+  palette PNG and plain HTML controls (a range slider per numeric control, a select per text
+  control) swap frames in the browser, with no kernel and no third-party script. The default
+  setting is the image shown before any script runs, so print and no-JS readers see a figure too.
+
+Tests drive the live controls directly (set a value, check the figure and :attr:`LiveLab.data`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .plotting import figure_png
+
+_SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Control:
+    """A lab parameter: the keyword ``name`` passed to ``compute``, its allowed ``values`` and default."""
+
+    name: str
+    values: tuple
+    default: Any
+    label: str = ""
+
+    def __post_init__(self):
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise ValueError(f"name must be a Python identifier, got {self.name!r}")
+        values = tuple(self.values)
+        if not values:
+            raise ValueError(f"values of control {self.name!r} must not be empty")
+        object.__setattr__(self, "values", values)
+        if self.default not in values:
+            raise ValueError(f"default of control {self.name!r} must be one of {values}, got {self.default!r}")
+        if not self.label:
+            object.__setattr__(self, "label", self.name.replace("_", " "))
+
+    @property
+    def numeric(self) -> bool:
+        return all(isinstance(v, Real) and not isinstance(v, bool) for v in self.values)
+
+
+class Lab:
+    """A chapter lab; see the module docstring.
+
+    ``compute(**params)`` returns any data; ``render(fig, data, params)`` draws it on an empty
+    figure; ``alt(params)`` describes the picture for screen readers. ``name`` is a slug that keeps
+    the HTML ids of several labs on one page apart.
+    """
+
+    def __init__(self, name: str, controls: Sequence[Control], compute: Callable[..., Any],
+                 render: Callable[[Figure, Any, dict], None], alt: Callable[[dict], str], *,
+                 figsize: tuple[float, float] = (8.0, 3.4)):
+        if not isinstance(name, str) or not _SLUG.match(name):
+            raise ValueError(f"name must be a lowercase slug such as 'intro-teaser', got {name!r}")
+        controls = list(controls)
+        if not controls or not all(isinstance(c, Control) for c in controls):
+            raise TypeError("controls must be a non-empty sequence of Control")
+        names = [c.name for c in controls]
+        if len(set(names)) != len(names):
+            raise ValueError(f"control names must be distinct, got {names}")
+        self.name, self.controls = name, controls
+        self.compute, self.render, self.alt, self.figsize = compute, render, alt, figsize
+        self._cache: dict[tuple, Any] = {}
+
+    def params(self, **overrides) -> dict:
+        """The default setting with ``overrides`` applied; unknown names or values raise ``ValueError``."""
+        known = {c.name: c for c in self.controls}
+        for key, value in overrides.items():
+            if key not in known:
+                raise ValueError(f"unknown control {key!r}; this lab has {', '.join(known)}")
+            if value not in known[key].values:
+                raise ValueError(f"{key} must be one of {known[key].values}, got {value!r}")
+        return {c.name: overrides.get(c.name, c.default) for c in self.controls}
+
+    def data(self, **params) -> Any:
+        """``compute`` for this setting, computed once and then served from the cache."""
+        p = self.params(**params)
+        key = tuple(p[c.name] for c in self.controls)
+        if key not in self._cache:
+            self._cache[key] = self.compute(**p)
+        return self._cache[key]
+
+    def draw(self, fig: Figure, **params) -> Figure:
+        """Clear ``fig`` and render the given setting on it."""
+        p = self.params(**params)
+        fig.clear()
+        self.render(fig, self.data(**p), p)
+        return fig
+
+    def figure(self, **params) -> Figure:
+        """A new figure (not registered with pyplot, so it never auto-displays) for this setting."""
+        fig = Figure(figsize=self.figsize)
+        FigureCanvasAgg(fig)
+        return self.draw(fig, **params)
+
+    # -- the kernel-free version -------------------------------------------------------------
+    def frames(self, *, dpi: int = 72, colors: int = 64, max_frames: int = 48) -> dict[str, dict]:
+        """Every setting rendered to a small palette PNG: ``{"i,j,...": {"src": data-URI, "alt": text}}``."""
+        settings = list(itertools.product(*(range(len(c.values)) for c in self.controls)))
+        if len(settings) > max_frames:
+            raise ValueError(f"this lab has {len(settings)} settings; max_frames is {max_frames}: "
+                             "offer fewer values per control")
+        fig = Figure(figsize=self.figsize)
+        FigureCanvasAgg(fig)
+        out = {}
+        for idx in settings:
+            p = {c.name: c.values[i] for c, i in zip(self.controls, idx)}
+            png = _palette_png(figure_png(self.draw(fig, **p), dpi=dpi), colors)
+            out[",".join(map(str, idx))] = {"src": "data:image/png;base64," + base64.b64encode(png).decode(),
+                                            "alt": self.alt(p)}
+        return out
+
+    def static_html(self, **frame_options) -> str:
+        """Self-contained HTML (controls, frames and a few lines of script) for the static book."""
+        frames = self.frames(**frame_options)
+        default = ",".join(str(c.values.index(c.default)) for c in self.controls)
+        uid = f"lab-{self.name}"
+        rows = "".join(_control_html(uid, k, c) for k, c in enumerate(self.controls))
+        first = frames[default]
+        return (
+            f'<div class="ib-lab" id="{uid}">'
+            f'<div class="ib-lab-controls">{rows}</div>'
+            f'<img class="ib-lab-frame" src="{first["src"]}" alt="{html.escape(first["alt"])}">'
+            f'<script type="application/json" class="ib-lab-frames">{json.dumps(frames)}</script>'
+            f"<script>{_SCRIPT.replace('__UID__', uid)}</script></div>"
+        )
+
+    def show(self, **frame_options) -> None:
+        """Display :meth:`static_html` (only an HTML output: no text repr for nbval to compare)."""
+        from IPython.display import display
+
+        display({"text/html": self.static_html(**frame_options)}, raw=True)
+
+    # -- the kernel version ------------------------------------------------------------------
+    def widget(self) -> "LiveLab":
+        """The ipywidgets version; display ``widget().box`` or call :meth:`live`."""
+        return LiveLab(self)
+
+    def live(self) -> "LiveLab":
+        """Display the ipywidgets version and return it."""
+        from IPython.display import display
+
+        live = self.widget()
+        display(live.box)
+        return live
+
+
+class LiveLab:
+    """ipywidgets controls bound to a :class:`Lab`; every change re-renders one reused figure."""
+
+    def __init__(self, lab: Lab):
+        import ipywidgets as widgets
+
+        self.lab = lab
+        self.controls = {c.name: _make_widget(widgets, c) for c in lab.controls}
+        self._fig = Figure(figsize=lab.figsize)
+        FigureCanvasAgg(self._fig)
+        self.image = widgets.Image(format="png")
+        self.caption = widgets.HTML()
+        for w in self.controls.values():
+            w.observe(self._on_change, names="value")
+        self.box = widgets.VBox([widgets.HBox(list(self.controls.values())), self.image, self.caption])
+        self.update()
+
+    def _on_change(self, _change) -> None:
+        self.update()
+
+    @property
+    def params(self) -> dict:
+        return {name: w.value for name, w in self.controls.items()}
+
+    @property
+    def data(self) -> Any:
+        """The data behind the figure now shown."""
+        return self.lab.data(**self.params)
+
+    def update(self) -> None:
+        """Re-render for the current control values."""
+        p = self.params
+        self.image.value = figure_png(self.lab.draw(self._fig, **p), dpi=90)
+        self.caption.value = html.escape(self.lab.alt(p))
+
+
+def _make_widget(widgets, control: Control):
+    style = {"description_width": "initial"}
+    if control.numeric:
+        return widgets.SelectionSlider(options=[(f"{v:g}", v) for v in control.values], value=control.default,
+                                       description=control.label, style=style, continuous_update=True)
+    return widgets.Dropdown(options=list(control.values), value=control.default, description=control.label,
+                            style=style)
+
+
+def _control_html(uid: str, k: int, control: Control) -> str:
+    cid = f"{uid}-c{k}"
+    label = html.escape(control.label)
+    idx = control.values.index(control.default)
+    if control.numeric:
+        shown = html.escape(f"{control.default:g}")
+        values = html.escape(json.dumps([f"{v:g}" for v in control.values]))
+        return (f'<div class="ib-lab-control"><label for="{cid}">{label}</label> '
+                f'<input type="range" id="{cid}" data-k="{k}" min="0" max="{len(control.values) - 1}" step="1" '
+                f'value="{idx}" data-values="{values}"> <output for="{cid}">{shown}</output></div>')
+    options = "".join(f'<option value="{i}"{" selected" if i == idx else ""}>{html.escape(str(v))}</option>'
+                      for i, v in enumerate(control.values))
+    return (f'<div class="ib-lab-control"><label for="{cid}">{label}</label> '
+            f'<select id="{cid}" data-k="{k}">{options}</select></div>')
+
+
+def _palette_png(png: bytes, colors: int) -> bytes:
+    """Re-encode an RGBA PNG with an adaptive palette: a third of the bytes, no visible change."""
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+_SCRIPT = """(function(){
+var root=document.getElementById("__UID__");if(!root)return;
+var frames=JSON.parse(root.querySelector("script.ib-lab-frames").textContent);
+var img=root.querySelector("img.ib-lab-frame");var inputs=root.querySelectorAll("[data-k]");
+function update(){var key=[];inputs.forEach(function(el){key[+el.dataset.k]=el.value;
+ if(el.type==="range"){var out=root.querySelector('output[for="'+el.id+'"]');
+ out.textContent=JSON.parse(el.dataset.values)[+el.value];}});
+ var f=frames[key.join(",")];if(f){img.src=f.src;img.alt=f.alt;}}
+inputs.forEach(function(el){el.addEventListener("input",update);el.addEventListener("change",update);});
+})();"""
