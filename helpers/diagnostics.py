@@ -27,9 +27,13 @@ def saturated_fraction(pre: np.ndarray, activation: str | Activation,
     """Fraction of entries of ``pre`` where a bounded activation is saturated (NaN if unbounded)."""
     act = get_activation(activation)
     threshold = _checks.finite_float(threshold, "threshold", positive=True)
+    pre = _checks.array(pre, "pre")
+    if pre.size == 0:
+        raise ValueError("pre must hold at least one value, got an empty array")
     if not act.bounded:
         return float("nan")
-    return float(np.mean(act.df(pre) < threshold * _MAX_SLOPE[act.name]))
+    with np.errstate(invalid="ignore", over="ignore"):
+        return float(np.mean(act.df(pre) < threshold * _MAX_SLOPE[act.name]))
 
 
 def dead_fraction(pre: np.ndarray, activation: str | Activation) -> float:
@@ -39,9 +43,32 @@ def dead_fraction(pre: np.ndarray, activation: str | Activation) -> float:
     zero side; other activations return 0.
     """
     act = get_activation(activation)
+    pre = _checks.array(pre, "pre", ndim=2)
+    if pre.size == 0:
+        raise ValueError("pre must hold at least one value, got an empty array")
     if act.name != "relu":
         return 0.0
     return float(np.mean(np.all(pre <= 0, axis=0)))
+
+
+def _check_pass(net: MLP, cache: Cache) -> None:
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
+    if not isinstance(cache, Cache):
+        raise TypeError(f"cache must be the Cache returned by forward, got {type(cache).__name__}")
+    if len(cache.pre) != net.depth:
+        raise ValueError(f"cache must come from a forward pass of this {net.depth}-layer network, "
+                         f"got one with {len(cache.pre)} layers")
+
+
+def _check_grads(net: MLP, grads: Grads) -> None:
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
+    if not isinstance(grads, Grads):
+        raise TypeError(f"grads must be the Grads returned by backward, got {type(grads).__name__}")
+    if len(grads.weights) != net.depth:
+        raise ValueError(f"grads must come from a backward pass of this {net.depth}-layer network, "
+                         f"got one with {len(grads.weights)} layers")
 
 
 @dataclass
@@ -60,6 +87,7 @@ class LayerStats:
 
 def activation_stats(net: MLP, cache: Cache) -> LayerStats:
     """Mean, standard deviation, root mean square, saturated and dead fractions of every layer's output."""
+    _check_pass(net, cache)
     with np.errstate(all="ignore"):
         posts = cache.post
         return LayerStats(
@@ -79,6 +107,7 @@ def layer_stats(net: MLP, cache: Cache, grads: Grads | None = None) -> LayerStat
     """
     stats = activation_stats(net, cache)
     if grads is not None:
+        _check_grads(net, grads)
         with np.errstate(all="ignore"):
             stats.grad_std = np.array([float(np.std(d)) for d in grads.d_pre])
             stats.grad_norm = np.array([float(np.linalg.norm(d)) for d in grads.d_pre])
@@ -87,8 +116,12 @@ def layer_stats(net: MLP, cache: Cache, grads: Grads | None = None) -> LayerStat
 
 
 def update_ratio(net: MLP, grads: Grads, lr: float) -> np.ndarray:
-    """||lr * dL/dW|| / ||W|| per layer: the relative size of one SGD step (about 1e-3 is healthy)."""
+    """||lr * dL/dW|| / ||W|| per layer: the relative size of one SGD step (about 1e-3 is healthy).
+
+    A layer whose weights are all zero has an infinite ratio (NaN if its gradient is zero too).
+    """
     lr = _checks.finite_float(lr, "lr", positive=True)
+    _check_grads(net, grads)
     with np.errstate(all="ignore"):
-        return np.array([lr * np.linalg.norm(g) / max(np.linalg.norm(w), np.finfo(float).tiny)
-                         for g, w in zip(grads.weights, net.weights)])
+        return np.array([lr * np.linalg.norm(g) / np.linalg.norm(w) for g, w in zip(grads.weights, net.weights)],
+                        dtype=float)

@@ -32,8 +32,9 @@ from . import _checks
 
 Initializer = Callable[[tuple[int, ...], np.random.Generator], np.ndarray]
 
-NONLINEARITIES = ("linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "softsign",
-                  "relu", "leaky_relu", "selu")
+LINEAR_FNS = ("linear", "identity", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+              "conv_transpose3d")
+NONLINEARITIES = LINEAR_FNS + ("sigmoid", "tanh", "softsign", "relu", "leaky_relu", "selu")
 MODES = ("fan_in", "fan_out")
 
 
@@ -57,7 +58,7 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     although PyTorch has no entry for it.
     """
     _checks.choice(nonlinearity, "nonlinearity", NONLINEARITIES)
-    if nonlinearity in ("linear", "identity", "conv1d", "conv2d", "conv3d", "sigmoid", "softsign"):
+    if nonlinearity in LINEAR_FNS or nonlinearity in ("sigmoid", "softsign"):
         return 1.0
     if nonlinearity == "tanh":
         return 5.0 / 3.0
@@ -123,30 +124,61 @@ def truncated_normal_std_factor(bound: float = 2.0) -> float:
     variance that was asked for.
     """
     b = _checks.finite_float(bound, "bound", positive=True)
+    if b < 1e-3:  # the closed form cancels catastrophically; Var = b^2/3 (1 - 2 b^2/15 + O(b^4))
+        return b / math.sqrt(3.0) * math.sqrt(1.0 - 2.0 * b * b / 15.0)
     pdf = math.exp(-0.5 * b * b) / math.sqrt(2.0 * math.pi)
     mass = math.erf(b / math.sqrt(2.0))  # = 2 Phi(b) - 1
     return math.sqrt(1.0 - 2.0 * b * pdf / mass)
 
 
+def _standard_truncated(shape: tuple[int, ...], rng: np.random.Generator, bound: float) -> np.ndarray:
+    """Draws of N(0, 1) conditioned on [-bound, bound], by rejection with an efficient proposal.
+
+    For bound >= 1 the proposal is N(0, 1) itself (acceptance >= 68 %); below that it is U[-b, b],
+    accepted with probability exp(-z^2 / 2) (acceptance >= 60 %). Only rejected entries are redrawn.
+    """
+    small = bound < 1.0
+    draws = rng.uniform(-bound, bound, size=shape) if small else rng.standard_normal(shape)
+    reject = (rng.random(shape) > np.exp(-0.5 * draws * draws)) if small else (np.abs(draws) > bound)
+    while reject.any():
+        k = int(reject.sum())
+        if small:
+            fresh = rng.uniform(-bound, bound, size=k)
+            draws[reject] = fresh
+            still = rng.random(k) > np.exp(-0.5 * fresh * fresh)
+        else:
+            fresh = rng.standard_normal(k)
+            draws[reject] = fresh
+            still = np.abs(fresh) > bound
+        reject[reject] = still
+    return draws
+
+
 def truncated_normal(shape, rng, *, std: float = 1.0, bound: float = 2.0, correct_variance: bool = True,
                      dtype=np.float64) -> np.ndarray:
-    """Normal draws rejected outside ``[-bound, bound]`` standard deviations.
+    """Zero-mean normal draws truncated at ``bound`` standard deviations of the underlying normal.
 
-    Truncation removes the tails and so lowers the variance (to 0.774 std^2 at bound 2). With
-    ``correct_variance=True`` the draw is rescaled so that its variance is exactly ``std^2``,
-    as Keras and JAX do; ``correct_variance=False`` reproduces ``torch.nn.init.trunc_normal_``,
-    whose output has a standard deviation below the ``std`` argument.
+    The result is ``s * t`` with ``t`` drawn from N(0, 1) conditioned on ``|t| <= bound``, so every
+    value lies in ``[-bound * s, bound * s]``. Truncation removes the tails and lowers the variance
+    to ``f^2 s^2`` with ``f = truncated_normal_std_factor(bound)`` (0.7737 s^2 at bound 2).
+
+    * ``correct_variance=True``: ``s = std / f``, so the variance is exactly ``std^2``; this is what
+      Keras' ``VarianceScaling(distribution="truncated_normal")`` and
+      ``jax.nn.initializers.variance_scaling`` do.
+    * ``correct_variance=False``: ``s = std``, the same distribution as
+      ``torch.nn.init.trunc_normal_(t, std=std, a=-bound * std, b=bound * std)``. Note that PyTorch's
+      ``a`` and ``b`` are absolute bounds (default -2 and 2): with a small ``std`` such as 0.02 they
+      truncate nothing, and with ``std=1`` its standard deviation is only 0.88.
     """
     shape, rng, dtype = _prepare(shape, rng, dtype)
     std = _checks.finite_float(std, "std", non_negative=True)
     bound = _checks.finite_float(bound, "bound", positive=True)
-    draws = rng.standard_normal(shape)
-    outside = np.abs(draws) > bound
-    while outside.any():  # resample only the rejected entries; expected passes are few
-        draws[outside] = rng.standard_normal(int(outside.sum()))
-        outside = np.abs(draws) > bound
+    if not isinstance(correct_variance, bool):
+        raise TypeError(f"correct_variance must be True or False, got {correct_variance!r}")
+    draws = _standard_truncated(shape, rng, bound)
     scale = std / truncated_normal_std_factor(bound) if correct_variance else std
-    return (scale * draws).astype(dtype, copy=False)
+    draws *= scale
+    return draws.astype(dtype, copy=False)
 
 
 def _gain(gain: float) -> float:
@@ -200,6 +232,7 @@ def kaiming_std(shape, *, a: float = 0.0, mode: str = "fan_in", nonlinearity: st
     For ReLU the gain is sqrt(2), so Var[W] = 2 / fan; for leaky ReLU / PReLU with slope ``a`` it is
     2 / ((1 + a^2) fan). As in PyTorch, the default ``nonlinearity="leaky_relu"`` with ``a=0`` is ReLU.
     """
+    a = _checks.finite_float(a, "a")
     gain = calculate_gain(nonlinearity, a)
     return gain / math.sqrt(_fan(shape, mode))
 
@@ -231,7 +264,7 @@ def orthogonal(shape, rng, *, gain: float = 1.0, dtype=np.float64) -> np.ndarray
     rows, cols = shape[0], math.prod(shape[1:])
     flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(flat)
-    q = q * np.sign(np.diag(r))
+    q *= np.where(np.diag(r) < 0, -1.0, 1.0)  # sign(0) would zero a column; it has probability 0 anyway
     if rows < cols:
         q = q.T
     return (_gain(gain) * q).reshape(shape).astype(dtype, copy=False)

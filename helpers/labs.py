@@ -22,6 +22,7 @@ import io
 import itertools
 import json
 import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -33,6 +34,18 @@ from matplotlib.figure import Figure
 from .plotting import figure_png
 
 _SLUG = re.compile(r"^[a-z][a-z0-9-]*$")
+_REGISTRY: list[weakref.ref] = []
+
+
+def all_labs() -> list["Lab"]:
+    """Every :class:`Lab` created in this process that is still alive, oldest first.
+
+    The tests and the benchmark use it to find the labs a notebook built, without knowing their
+    variable names.
+    """
+    alive = [ref() for ref in _REGISTRY]
+    _REGISTRY[:] = [weakref.ref(lab) for lab in alive if lab is not None]
+    return [lab for lab in alive if lab is not None]
 
 
 @dataclass(frozen=True)
@@ -80,9 +93,29 @@ class Lab:
         names = [c.name for c in controls]
         if len(set(names)) != len(names):
             raise ValueError(f"control names must be distinct, got {names}")
+        for fn, label in ((compute, "compute"), (render, "render"), (alt, "alt")):
+            if not callable(fn):
+                raise TypeError(f"{label} must be a function, got {type(fn).__name__}")
         self.name, self.controls = name, controls
         self.compute, self.render, self.alt, self.figsize = compute, render, alt, figsize
         self._cache: dict[tuple, Any] = {}
+        _REGISTRY.append(weakref.ref(self))
+
+    def __repr__(self) -> str:
+        return f"Lab({self.name!r}, controls={[c.name for c in self.controls]})"
+
+    @property
+    def n_settings(self) -> int:
+        """Number of distinct settings (the product of the controls' numbers of values)."""
+        n = 1
+        for c in self.controls:
+            n *= len(c.values)
+        return n
+
+    def settings(self) -> list[dict]:
+        """Every setting of the controls as a ``params`` dict, in the order :meth:`frames` renders them."""
+        return [{c.name: v for c, v in zip(self.controls, combo)}
+                for combo in itertools.product(*(c.values for c in self.controls))]
 
     def params(self, **overrides) -> dict:
         """The default setting with ``overrides`` applied; unknown names or values raise ``ValueError``."""
@@ -117,11 +150,22 @@ class Lab:
 
     # -- the kernel-free version -------------------------------------------------------------
     def frames(self, *, dpi: int = 72, colors: int = 64, max_frames: int = 48) -> dict[str, dict]:
-        """Every setting rendered to a small palette PNG: ``{"i,j,...": {"src": data-URI, "alt": text}}``."""
+        """Every setting rendered to a small palette PNG: ``{"i,j,...": {"src": data-URI, "alt": text}}``.
+
+        The key lists each control's value index. Raises ``ValueError`` if the lab has more settings
+        than ``max_frames`` (every frame is embedded in the page, so their number is the page weight).
+        """
+        from . import _checks
+
+        dpi = _checks.positive_int(dpi, "dpi")
+        colors = _checks.positive_int(colors, "colors")
+        if colors > 256:
+            raise ValueError(f"colors must be at most 256 (a PNG palette), got {colors}")
+        max_frames = _checks.positive_int(max_frames, "max_frames")
         settings = list(itertools.product(*(range(len(c.values)) for c in self.controls)))
         if len(settings) > max_frames:
-            raise ValueError(f"this lab has {len(settings)} settings; max_frames is {max_frames}: "
-                             "offer fewer values per control")
+            raise ValueError(f"lab {self.name!r} has {len(settings)} settings but max_frames is {max_frames}: "
+                             "offer fewer values per control (every setting becomes an embedded frame)")
         fig = Figure(figsize=self.figsize)
         FigureCanvasAgg(fig)
         out = {}

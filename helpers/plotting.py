@@ -72,8 +72,13 @@ def show(fig: Figure) -> None:
 
 def per_layer(ax, values: Sequence[float], *, label: str | None = None, color: str | None = None,
               log: bool = False, marker: str = "o", **kwargs):
-    """Plot one value per layer against the layer index 1..L (``log=True`` for a log y axis)."""
-    values = np.asarray(values, dtype=float)
+    """Plot one value per layer against the layer index 1..L (``log=True`` for a log y axis).
+
+    ``values`` may also be 2-D, one row per layer and one column per line.
+    """
+    values = _checks.array(values, "values").astype(float)
+    if values.ndim not in (1, 2) or values.shape[0] == 0:
+        raise ValueError(f"values must hold one number (or one row) per layer, got shape {values.shape}")
     layers = np.arange(1, len(values) + 1)
     line = ax.plot(layers, values, marker=marker, markersize=3, label=label, color=color, **kwargs)
     if log:
@@ -86,6 +91,8 @@ def healthy_band(ax, low: float = 0.5, high: float = 2.0, *, label: str = "healt
     """Shade the range of per-layer values the book calls healthy (by default within 2x of 1)."""
     low = _checks.finite_float(low, "low", positive=True)
     high = _checks.finite_float(high, "high", positive=True)
+    if not low < high:
+        raise ValueError(f"low must be smaller than high, got low={low}, high={high}")
     ax.axhspan(low, high, color=HEALTHY_COLOR, alpha=0.12, label=label, zorder=0)
 
 
@@ -96,8 +103,17 @@ def ridge(ax, samples: Sequence[np.ndarray], *, bins: int | np.ndarray = 60, lab
 
     Each histogram is normalized to its own peak so that narrow and wide layers are both visible.
     """
-    if len(samples) == 0:
-        raise ValueError("samples must hold at least one array")
+    if isinstance(samples, np.ndarray) and samples.ndim < 2 or len(samples) == 0:
+        raise ValueError("samples must be a sequence of arrays (one per layer) holding at least one array")
+    if isinstance(bins, (int, np.integer)):
+        bins = _checks.positive_int(bins, "bins")
+    overlap = _checks.finite_float(overlap, "overlap", positive=True)
+    if labels is not None and len(labels) != len(samples):
+        raise ValueError(f"labels must have one entry per sample array ({len(samples)}), got {len(labels)}")
+    if value_range is not None:
+        lo, hi = (_checks.finite_float(v, "value_range") for v in value_range)
+        if not lo < hi:
+            raise ValueError(f"value_range must be (low, high) with low < high, got {value_range}")
     finite = [np.asarray(s, dtype=float).ravel() for s in samples]
     finite = [s[np.isfinite(s)] for s in finite]
     if value_range is None:
@@ -124,6 +140,8 @@ def ridge(ax, samples: Sequence[np.ndarray], *, bins: int | np.ndarray = 60, lab
 def loss_curves(ax, curves: Mapping[str, np.ndarray], *, log: bool = True, colors: Mapping[str, str] | None = None,
                 xlabel: str = "SGD step", ylabel: str = "training loss") -> None:
     """One line per run; NaN (after a divergence) leaves a gap instead of breaking the plot."""
+    if not isinstance(curves, Mapping):
+        raise TypeError(f"curves must map a run's name to its losses, got {type(curves).__name__}")
     for i, (name, values) in enumerate(curves.items()):
         color = (colors or {}).get(name, CYCLE[i % len(CYCLE)])
         ax.plot(np.arange(len(values)), np.asarray(values, dtype=float), label=name, color=color)
@@ -136,7 +154,16 @@ def loss_curves(ax, curves: Mapping[str, np.ndarray], *, log: bool = True, color
 
 def decision_regions(ax, predict, x: np.ndarray, y: np.ndarray, *, resolution: int = 150, margin: float = 0.3) -> None:
     """Colour the plane by ``predict`` (a function returning class scores) and scatter the data on top."""
+    if not callable(predict):
+        raise TypeError(f"predict must be a function from points to class scores, got {type(predict).__name__}")
     x = _checks.array(x, "x", ndim=2)
+    if x.shape[1] != 2 or x.shape[0] == 0:
+        raise ValueError(f"x must have shape (n >= 1, 2): decision regions are drawn in the plane, got {x.shape}")
+    y = _checks.array(y, "y", ndim=1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"y must have one label per row of x ({x.shape[0]}), got {y.shape[0]}")
+    resolution = _checks.positive_int(resolution, "resolution")
+    margin = _checks.finite_float(margin, "margin", non_negative=True)
     lo, hi = x.min(axis=0) - margin, x.max(axis=0) + margin
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])

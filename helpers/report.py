@@ -8,6 +8,7 @@ with a message a reader can act on.
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 
 class Formatted:
@@ -31,18 +32,32 @@ def glue(name: str, value: object, fmt: str = "{:.3g}") -> None:
 
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if not isinstance(fmt, str):
+        raise TypeError(f"fmt must be a format string such as '{{:.2f}}', got {type(fmt).__name__}")
+    try:  # fail here, with a clear message, rather than inside the notebook's display machinery
+        fmt.format(value)
+    except (ValueError, TypeError, IndexError, KeyError) as err:
+        raise ValueError(f"fmt {fmt!r} cannot format {value!r}: {err}") from None
     _glue(name, Formatted(value, fmt), display=False)
     return None
 
 
 def check(condition: bool, claim: str) -> None:
     """Raise ``AssertionError("claim does not hold: ...")`` unless ``condition`` is true."""
+    if not isinstance(claim, str) or not claim:
+        raise ValueError(f"claim must be a non-empty sentence saying what is checked, got {claim!r}")
     if not condition:
         raise AssertionError(f"claim does not hold: {claim}")
 
 
 def check_close(actual: float, expected: float, *, rtol: float = 0.0, atol: float = 0.0, claim: str = "") -> None:
-    """Assert ``|actual - expected| <= atol + rtol * |expected|``, naming the claim when it fails."""
+    """Assert ``|actual - expected| <= max(atol, rtol * max(|actual|, |expected|))`` (``math.isclose``).
+
+    NaN never passes. Fails with the claim, both values and the tolerances in the message.
+    """
+    for tol, label in ((rtol, "rtol"), (atol, "atol")):
+        if isinstance(tol, bool) or not isinstance(tol, Real) or not math.isfinite(tol) or tol < 0:
+            raise ValueError(f"{label} must be a finite number >= 0, got {tol!r}")
     if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
         raise AssertionError(
             f"claim does not hold: {claim or 'values agree'} (got {actual!r}, expected {expected!r}, "

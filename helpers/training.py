@@ -13,7 +13,7 @@ import numpy as np
 
 from . import _checks
 from .diagnostics import update_ratio
-from .network import LOSSES, MLP, Grads, accuracy, loss_and_grads
+from .network import LOSSES, MLP, Grads, Workspace, accuracy, loss_and_grads
 
 
 @dataclass
@@ -60,12 +60,19 @@ def _diverged_layer(posts: list[np.ndarray], grads: Grads) -> int | None:
 
 def train(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, steps: int = 500,
           lr: float = 0.1, batch_size: int = 64, momentum: float = 0.0, loss: str = "cross_entropy",
-          record_every: int = 1) -> History:
+          record_every: int = 1, divergence_factor: float | None = None) -> History:
     """Train ``net`` in place with minibatch SGD and return its :class:`History`.
 
     Each step draws ``batch_size`` rows of ``x`` without replacement from ``rng``. With momentum
     ``mu`` the update is ``v = mu v - lr g; W += v`` (heavy ball). Every ``record_every`` steps
     the per-layer activation spread, gradient norms and update-to-data ratios are stored.
+
+    The run stops and reports divergence at the first step whose loss or any layer's output is
+    not finite; the layer reported is the first non-finite one. A far too large learning rate can
+    also blow the loss up by dozens of orders of magnitude and then leave a dead, finite network
+    behind; pass ``divergence_factor`` (e.g. ``1e6``) to stop as well when the loss exceeds that
+    multiple of the first step's loss, and then the layer reported is the one whose activation
+    spread grew most since step 0.
     """
     rng = _checks.generator(rng)
     steps = _checks.positive_int(steps, "steps")
@@ -74,11 +81,23 @@ def train(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, s
     if momentum >= 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     record_every = _checks.positive_int(record_every, "record_every")
+    if divergence_factor is not None:
+        divergence_factor = _checks.finite_float(divergence_factor, "divergence_factor", positive=True)
+        if divergence_factor <= 1:
+            raise ValueError(f"divergence_factor must be > 1 (a multiple of the first loss), got {divergence_factor}")
     _checks.choice(loss, "loss", LOSSES)
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
     x = _checks.array(x, "x", ndim=2)
-    y = np.asarray(y)
-    if len(y) != len(x):
-        raise ValueError(f"y must have one entry per row of x ({len(x)}), got {len(y)}")
+    if x.shape[0] == 0 or x.shape[1] != net.sizes[0]:
+        raise ValueError(f"x must have shape (n >= 1, {net.sizes[0]}) for this network, got {x.shape}")
+    y = _checks.array(y, "y")
+    if y.ndim == 0 or len(y) != len(x):
+        raise ValueError(f"y must have one entry per row of x ({len(x)}), got shape {y.shape}")
+    if loss == "cross_entropy" and (y.ndim != 1 or y.dtype.kind not in "iu" or y.min() < 0
+                                    or y.max() >= net.sizes[-1]):
+        raise ValueError(f"y must be integer class labels in [0, {net.sizes[-1] - 1}] for loss='cross_entropy', "
+                         f"got dtype {y.dtype} and shape {y.shape}")
     batch_size = min(_checks.positive_int(batch_size, "batch_size"), len(x))
 
     params = net.weights + net.biases
@@ -86,12 +105,19 @@ def train(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, s
     losses = np.full(steps, np.nan)
     rec_steps, act_std, grad_norm, wgrad_norm, ratios = [], [], [], [], []
     diverged_at = diverged_layer = None
+    workspace = Workspace()  # each step's cache and gradients are used up before the next step
     with np.errstate(all="ignore"):
         for step in range(steps):
             idx = rng.choice(len(x), size=batch_size, replace=False)
-            value, grads, cache = loss_and_grads(net, x[idx], y[idx], loss)
+            value, grads, cache = loss_and_grads(net, x[idx], y[idx], loss, workspace=workspace)
             if not np.isfinite(value) or _first_bad_layer(cache.post) is not None:
                 diverged_at, diverged_layer = step, _diverged_layer(cache.post, grads) or net.depth
+                break
+            if step == 0:
+                std0 = np.array([float(np.std(h)) for h in cache.post])
+            elif divergence_factor is not None and value > divergence_factor * losses[0]:
+                growth = np.array([float(np.std(h)) for h in cache.post]) / np.maximum(std0, np.finfo(float).tiny)
+                diverged_at, diverged_layer = step, int(np.argmax(growth)) + 1
                 break
             losses[step] = value
             if step % record_every == 0:

@@ -3,9 +3,11 @@
     python scripts/execute_notebooks.py                 # every notebook in chapters/
     python scripts/execute_notebooks.py chapters/x.ipynb
 
-Each notebook runs in a fresh kernel of the current Python environment, with its own folder as
-the working directory (as on Binder and under nbval). Live-widget outputs are dropped: they only
-mean something with a kernel attached, and the static book shows the pre-rendered lab instead.
+Each notebook runs in a fresh kernel of the current Python environment (the interpreter running
+this script, as `pytest --nbval-current-env` does, whatever kernels are installed elsewhere), with
+its own folder as the working directory (as on Binder and under nbval). Live-widget outputs are
+dropped: they only mean something with a kernel attached, and the static book shows the
+pre-rendered lab instead. `make outputs` runs this for every chapter.
 """
 
 from __future__ import annotations
@@ -15,20 +17,36 @@ import sys
 import time
 from pathlib import Path
 
+import ipykernel.kernelspec
 import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
+class _CurrentEnvironment(KernelSpecManager):
+    """Every kernel name means ipykernel in this interpreter (nbval's --nbval-current-env does the same)."""
+
+    def get_kernel_spec(self, kernel_name):
+        return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
+                                      **ipykernel.kernelspec.get_kernel_dict())
+
+
 def execute(path: Path, timeout: int = 600) -> float:
     """Execute one notebook in place and return the seconds it took."""
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
+    km = KernelManager(kernel_name="python3", kernel_spec_manager=_CurrentEnvironment())
+    client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", store_widget_state=False,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    try:
+        client.execute()
+    finally:
+        if km.has_kernel:  # the client does not shut down a kernel manager it was given
+            km.shutdown_kernel(now=True)
     elapsed = time.perf_counter() - start
     for cell in nb.cells:
         cell.metadata.pop("execution", None)

@@ -1,0 +1,528 @@
+"""Layer-by-layer views of a deep network at initialization, and the predictions they are compared with.
+
+Glorot & Bengio (2010) diagnosed deep networks by looking at the distribution of the activations and
+of the back-propagated gradients in every layer (their Section 4.2.2 and Figures 6-8). This module
+produces those samples and what the variance argument predicts for them:
+
+* :func:`sample_layers` - one forward/backward pass of any :class:`~helpers.network.MLP`, kept layer
+  by layer as a :class:`LayerSamples` (activations, pre-activations, back-propagated gradients
+  ``delta = dL/dz`` and weight gradients);
+* :func:`glorot_bengio_study` - their per-layer study scaled to a CPU: one batch through a deep tanh
+  network under several initializations, with shared inputs and labels;
+* :func:`weight_variance` - the exact ``Var[W]`` each named rule prescribes for a shape;
+* :func:`predicted_profile` - the per-layer variances the variance argument predicts, forward and
+  backward, for any widths, weight variances and activation (the linear regime of Glorot & Bengio's
+  eqs. 5-6 when ``activation="identity"``);
+* :func:`preserving_gain` and :func:`fixed_point` - for tanh and softsign, the gain that keeps a
+  given pre-activation variance fixed, and the variance a given gain settles at;
+* :func:`compare_training` - the same architecture trained from several initializations and seeds,
+  all networks at once with batched matrix products, returning learning curves
+  (:class:`TrainingComparison`).
+
+Notation as in the book: layer ``l`` computes ``z^(l) = W^(l) h^(l-1) + b^(l)`` and
+``h^(l) = phi(z^(l))`` with ``W^(l)`` of shape ``(n_l, n_{l-1})``, so fan_in = ``n_{l-1}`` and
+fan_out = ``n_l``; ``delta^(l) = dL/dz^(l)`` is the back-propagated gradient.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _checks
+from .activations import Activation, get_activation
+from .initializers import calculate_gain, fan_in_and_fan_out
+from .network import MLP, build_mlp, softmax, softmax_cross_entropy
+from .theory import gaussian_expectation, second_moment
+
+KINDS = ("activations", "preactivations", "gradients", "weight_gradients")
+
+# ---------------------------------------------------------------------------------------------
+# The variance each named rule prescribes
+# ---------------------------------------------------------------------------------------------
+
+_GAIN_RULES = ("lecun_normal", "lecun_uniform", "xavier_uniform", "xavier_normal", "glorot_uniform",
+               "glorot_normal")
+_KAIMING_RULES = ("kaiming_normal", "kaiming_uniform", "he_normal", "he_uniform")
+VARIANCE_RULES = _GAIN_RULES + ("glorot_standard",) + _KAIMING_RULES
+
+
+def weight_variance(init: str, shape: tuple[int, ...], *, gain: float | None = None, a: float | None = None,
+                    mode: str | None = None, nonlinearity: str | None = None) -> float:
+    """The exact ``Var[W]`` that the rule named ``init`` prescribes for a weight of ``shape``.
+
+    ==========================  =============================  ======================================
+    rule                        Var[W]                         source
+    ==========================  =============================  ======================================
+    ``lecun_*``                 gain^2 / fan_in                LeCun et al. (1998), Sec. 4.6, eq. 16
+    ``glorot_standard``         1 / (3 fan_in)                 Glorot & Bengio (2010), eqs. 1 and 15
+    ``xavier_*``, ``glorot_*``  2 gain^2 / (fan_in + fan_out)  Glorot & Bengio (2010), eqs. 12 and 16
+    ``kaiming_*``, ``he_*``     gain(a)^2 / fan                He et al. (2015), eqs. 10 and 14
+    ==========================  =============================  ======================================
+
+    (``glorot_*`` means ``glorot_uniform`` and ``glorot_normal``; ``glorot_standard`` is its own row.)
+
+    The uniform and normal members of a family have the same variance: U[-b, b] has variance b^2/3.
+    ``gain`` applies to the LeCun and Xavier rules (default 1); ``a``, ``mode`` and ``nonlinearity``
+    to the Kaiming rules (defaults 0, ``"fan_in"``, ``"leaky_relu"``, as in PyTorch). Passing an
+    argument that the rule does not take raises ``ValueError``.
+    """
+    _checks.choice(init, "init", VARIANCE_RULES)
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    kaiming_args = {"a": a, "mode": mode, "nonlinearity": nonlinearity}
+    if init not in _KAIMING_RULES:
+        extra = [k for k, v in kaiming_args.items() if v is not None]
+        if extra:
+            raise ValueError(f"{', '.join(extra)} only apply to the Kaiming rules, not to init={init!r}")
+    if init not in _GAIN_RULES and gain is not None:
+        raise ValueError(f"gain only applies to the LeCun and Xavier rules, not to init={init!r}")
+    if init == "glorot_standard":
+        return 1.0 / (3.0 * fan_in)
+    if init in _KAIMING_RULES:
+        slope = 0.0 if a is None else _checks.finite_float(a, "a")
+        mode = "fan_in" if mode is None else _checks.choice(mode, "mode", ("fan_in", "fan_out"))
+        nonlinearity = "leaky_relu" if nonlinearity is None else nonlinearity
+        fan = fan_in if mode == "fan_in" else fan_out
+        return calculate_gain(nonlinearity, slope) ** 2 / fan
+    g = 1.0 if gain is None else _checks.finite_float(gain, "gain", positive=True)
+    if init.startswith("lecun"):
+        return g * g / fan_in
+    return 2.0 * g * g / (fan_in + fan_out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-layer samples of one forward/backward pass
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LayerSamples:
+    """One forward/backward pass kept layer by layer (lists indexed by layer, 0-based, all layers).
+
+    ``activations[l]`` is h^(l+1), ``preactivations[l]`` is z^(l+1), ``gradients[l]`` is
+    delta^(l+1) = dL/dz^(l+1), each of shape ``(batch, n_{l+1})``; ``weight_gradients[l]`` is dL/dW^(l+1).
+    ``activated`` counts the leading layers that apply the nonlinearity (all but a linear output
+    layer); the statistics below default to those layers, the "hidden layers" of a figure.
+    """
+
+    activations: list[np.ndarray]
+    preactivations: list[np.ndarray]
+    gradients: list[np.ndarray]
+    weight_gradients: list[np.ndarray] | None
+    activated: int
+    loss: float | None = None
+
+    def layers(self, kind: str, *, hidden: bool = True) -> list[np.ndarray]:
+        """The arrays of one ``kind`` (see :data:`KINDS`), for the activated layers only if ``hidden``."""
+        _checks.choice(kind, "kind", KINDS)
+        arrays = getattr(self, kind)
+        if arrays is None:
+            raise ValueError("weight_gradients were not kept: call sample_layers(..., weight_gradients=True)")
+        return arrays[: self.activated] if hidden else list(arrays)
+
+    def std(self, kind: str, *, hidden: bool = True) -> np.ndarray:
+        """Standard deviation of every entry of each layer (pooled over units and examples)."""
+        with np.errstate(all="ignore"):
+            return np.array([float(np.std(a)) for a in self.layers(kind, hidden=hidden)])
+
+    def rms(self, kind: str, *, hidden: bool = True) -> np.ndarray:
+        """Root mean square per layer, sqrt(E[v^2]): the quantity the variance recursions track."""
+        with np.errstate(all="ignore"):
+            return np.array([float(np.sqrt(np.mean(np.square(a)))) for a in self.layers(kind, hidden=hidden)])
+
+    def quantiles(self, kind: str, q: Sequence[float], *, absolute: bool = False, nonzero: bool = False,
+                  hidden: bool = True) -> np.ndarray:
+        """Quantiles ``q`` (in [0, 1]) of each layer's entries (of their absolute values if ``absolute``).
+
+        With ``nonzero`` the exact zeros are left out, for example the outputs and gradients of
+        switched-off ReLU units, which would otherwise pull the lower quantiles to 0 (NaN for a layer
+        with no non-zero entry). Returns an array of shape ``(layers, len(q))``.
+        """
+        qs = np.asarray(q, dtype=float)
+        if qs.ndim != 1 or qs.size == 0 or np.any((qs < 0) | (qs > 1)) or not np.all(np.isfinite(qs)):
+            raise ValueError(f"q must be a non-empty 1-D sequence of numbers in [0, 1], got {q!r}")
+        out = []
+        for a in self.layers(kind, hidden=hidden):
+            values = np.abs(a) if absolute else a
+            if nonzero:
+                values = values[values != 0]
+            out.append(np.quantile(values, qs) if values.size else np.full(qs.size, np.nan))
+        return np.array(out)
+
+    def variance_split(self, kind: str, *, hidden: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Split each layer's pooled variance into a part across examples and a part across units.
+
+        For entries v[i, j] (example i, unit j), the law of total variance gives
+        Var[v] = mean_j Var_i[v_ij] + Var_j(mean_i v_ij). The first term is what changes with the
+        input; the second is a per-unit offset that is the same for every example (it is what a
+        non-zero activation mean, such as the sigmoid's 1/2, feeds into the next layer through
+        the random weights). Returns ``(across_examples, across_units)``; they sum to ``std**2``.
+        """
+        across_examples, across_units = [], []
+        for a in self.layers(kind, hidden=hidden):
+            across_examples.append(float(np.mean(np.var(a, axis=0))))
+            across_units.append(float(np.var(np.mean(a, axis=0))))
+        return np.array(across_examples), np.array(across_units)
+
+
+def sample_layers(net: MLP, x: np.ndarray, *, labels: np.ndarray | None = None,
+                  rng: np.random.Generator | None = None, weight_gradients: bool = False) -> LayerSamples:
+    """Run a batch through ``net`` and back-propagate, keeping every layer's values.
+
+    With integer ``labels`` the loss is the softmax cross-entropy of the output (what Glorot & Bengio
+    (2010) back-propagate); without labels a standard normal error signal dL/d(output) is drawn from
+    ``rng``, the idealized "unit-variance gradient arriving at the top" of the variance argument.
+    The recursion is the chain rule, ``delta^(l) = phi'(z^(l)) * (delta^(l+1) @ W^(l+1))``
+    (Glorot & Bengio 2010, eq. 2), and ``dL/dW^(l) = delta^(l).T @ h^(l-1)`` (their eq. 3), computed
+    only if ``weight_gradients`` is true.
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP (from helpers.build_mlp), got {type(net).__name__}")
+    x = _checks.array(x, "x", ndim=2)
+    if x.shape[1] != net.sizes[0]:
+        raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
+    x = x.astype(net.dtype, copy=False)
+    depth = net.depth
+    activated = depth if net.activate_output else depth - 1
+    act = net.activation
+    pre, post = [], []
+    with np.errstate(all="ignore"):
+        h = x
+        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+            z = h @ w.T + b
+            h = act.f(z) if i < activated else z
+            pre.append(z)
+            post.append(h)
+        loss = None
+        if labels is not None:
+            labels = _checks.array(labels, "labels", ndim=1)
+            loss, grad_out = softmax_cross_entropy(post[-1], labels)
+        else:
+            if rng is None:
+                raise ValueError("pass integer labels (cross-entropy) or rng (a random error signal)")
+            grad_out = _checks.generator(rng).standard_normal(post[-1].shape).astype(net.dtype, copy=False)
+        deltas: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
+        wgrads: list[np.ndarray] | None = [None] * depth if weight_gradients else None  # type: ignore[list-item]
+        dh = grad_out
+        for i in range(depth - 1, -1, -1):
+            dz = dh * act.df(pre[i]) if i < activated else dh
+            deltas[i] = dz
+            if wgrads is not None:
+                wgrads[i] = dz.T @ (post[i - 1] if i > 0 else x)
+            if i > 0:
+                dh = dz @ net.weights[i]
+    return LayerSamples(post, pre, deltas, wgrads, activated, loss)
+
+
+def glorot_bengio_study(rng: np.random.Generator, *, inits: Sequence[str] = ("glorot_standard", "xavier_uniform"),
+                        width: int = 1000, depth: int = 5, n_inputs: int = 1024, n_examples: int = 300,
+                        classes: int = 10, activation: str = "tanh") -> dict[str, LayerSamples]:
+    """Glorot & Bengio's (2010, Sec. 4.2.2) per-layer study at initialization, scaled to a CPU.
+
+    The paper's networks have five hidden layers of 1000 tanh units and a softmax output, biases 0,
+    and are shown 32x32 Shapeset-3x2 images (1024 inputs). Here the inputs are i.i.d. N(0, 1)
+    (the equal-variance inputs of the paper's derivation) and the labels are uniform at random;
+    nothing is trained. Every init sees the same batch and labels, and every network is drawn from
+    a generator with the same seed, so two uniform rules draw the same underlying numbers and
+    differ only by their per-layer scale. Returns ``{init: LayerSamples}`` with weight gradients.
+    """
+    rng = _checks.generator(rng)
+    width = _checks.positive_int(width, "width")
+    depth = _checks.positive_int(depth, "depth")
+    n_inputs = _checks.positive_int(n_inputs, "n_inputs")
+    n_examples = _checks.positive_int(n_examples, "n_examples")
+    classes = _checks.positive_int(classes, "classes")
+    if isinstance(inits, str) or not isinstance(inits, Sequence) or not inits:
+        raise TypeError(f"inits must be a non-empty sequence of initializer names, got {inits!r}")
+    x = rng.standard_normal((n_examples, n_inputs))
+    labels = rng.integers(0, classes, n_examples)
+    seed = int(rng.integers(2**63))
+    sizes = [n_inputs] + [width] * depth + [classes]
+    out = {}
+    for init in inits:
+        net = build_mlp(sizes, np.random.default_rng(seed), activation=activation, init=init)
+        out[init] = sample_layers(net, x, labels=labels, weight_gradients=True)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Predictions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Profile:
+    """Predicted per-layer second moments (arrays over layers 1..L, 0-based).
+
+    ``preactivation`` is q_l = Var[z^(l)], ``activation`` is E[(h^(l))^2] and ``gradient`` is
+    Var[delta^(l)]; all are averages over random networks of infinite width.
+    """
+
+    preactivation: np.ndarray
+    activation: np.ndarray
+    gradient: np.ndarray
+
+
+def _derivative_second_moment(act: Activation, q: float) -> float:
+    if act.name == "identity":
+        return 1.0
+    if act.name == "relu":
+        return 0.5 if q > 0 else 0.0
+    return gaussian_expectation(lambda z: act.df(z) ** 2, q)
+
+
+def predicted_profile(sizes: Sequence[int], weight_variances: Sequence[float], activation: str | Activation = "tanh", *,
+                      input_second_moment: float = 1.0, output_gradient_variance: float = 1.0,
+                      activate_output: bool = False, bias_variance: float = 0.0) -> Profile:
+    """Per-layer variances predicted by the variance argument, forward and backward.
+
+    With zero-mean independent weights, v_l = Var[W^(l)] and z ~ N(0, q_l):
+
+    * forward: q_1 = n_0 v_1 E[x^2] + s_b, then q_{l+1} = n_l v_{l+1} E[phi(z^(l))^2] + s_b;
+    * backward: Var[delta^(l)] = n_{l+1} v_{l+1} E[phi'(z^(l))^2] Var[delta^(l+1)].
+
+    With ``activation="identity"`` this is Glorot & Bengio's (2010) linear regime (their eqs. 5 and 6:
+    products of n_{l-1} Var[W^(l)] forward and of n_l Var[W^(l)] backward); with phi it is the
+    mean-field recursion of Poole et al. (2016) and Schoenholz et al. (2016). ``output_gradient_variance``
+    is Var[dL/dh^(L)] at the top; the last layer is linear unless ``activate_output``.
+    Note E[phi^2], not Var[phi]: a non-zero activation mean feeds the next layer's variance.
+    """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise TypeError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
+    sizes = [_checks.positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+    depth = len(sizes) - 1
+    if isinstance(weight_variances, (str, bytes)) or not isinstance(weight_variances, Sequence):
+        raise TypeError(f"weight_variances must be a sequence of {depth} numbers, got {weight_variances!r}")
+    if len(weight_variances) != depth:
+        raise ValueError(f"weight_variances must have one entry per layer ({depth}), got {len(weight_variances)}")
+    v = [_checks.finite_float(w, f"weight_variances[{i}]", non_negative=True) for i, w in enumerate(weight_variances)]
+    m0 = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
+    g_top = _checks.finite_float(output_gradient_variance, "output_gradient_variance", non_negative=True)
+    sb = _checks.finite_float(bias_variance, "bias_variance", non_negative=True)
+    act = get_activation(activation)
+    activated = depth if activate_output else depth - 1
+    q, m = np.empty(depth), np.empty(depth)
+    prev = m0
+    for layer in range(depth):
+        q[layer] = sizes[layer] * v[layer] * prev + sb
+        m[layer] = second_moment(act, q[layer]) if layer < activated else q[layer]
+        prev = m[layer]
+    grad = np.empty(depth)
+    grad[-1] = g_top * (_derivative_second_moment(act, q[-1]) if activate_output else 1.0)
+    for layer in range(depth - 2, -1, -1):
+        grad[layer] = sizes[layer + 2] * v[layer + 1] * _derivative_second_moment(act, q[layer]) * grad[layer + 1]
+    return Profile(q, m, grad)
+
+
+_ODD_BOUNDED = ("tanh", "softsign")
+
+
+def preserving_gain(activation: str = "tanh", q: float = 1.0) -> float:
+    """The gain g that makes q a fixed point of the length map q -> g^2 E[phi(z)^2], z ~ N(0, q).
+
+    g = sqrt(q / E[phi(z)^2]). Square layers drawn with Var[W] = g^2 / n then keep Var[z] = q from
+    layer to layer (Poole et al. 2016). Because |tanh(z)| < |z|, E[tanh(z)^2] < q and g > 1 for every
+    q > 0; PyTorch's ``calculate_gain("tanh") = 5/3`` is one such number, chosen without a stated q.
+    """
+    _checks.choice(activation, "activation", _ODD_BOUNDED)
+    q = _checks.finite_float(q, "q", positive=True)
+    return math.sqrt(q / second_moment(activation, q))
+
+
+def fixed_point(activation: str = "tanh", gain: float = 5.0 / 3.0, *, tol: float = 1e-12) -> float:
+    """The non-zero q* with q* = gain^2 E[phi(z)^2], z ~ N(0, q*), for tanh or softsign (0 if none).
+
+    For these odd activations E[phi(z)^2] / q falls from 1 (q -> 0) to 0 (q -> infinity), so a
+    non-zero fixed point exists exactly when gain > 1, and it is unique and attracting. With
+    gain <= 1 the only fixed point is 0: the variance decays, slowly (like 1/(2l) for tanh at gain 1).
+    Found by bisection to a relative tolerance ``tol``.
+    """
+    _checks.choice(activation, "activation", _ODD_BOUNDED)
+    g2 = _checks.finite_float(gain, "gain", positive=True) ** 2
+    tol = _checks.finite_float(tol, "tol", positive=True)
+    if g2 <= 1.0:
+        return 0.0
+    lo, hi = 1e-12, g2 + 1.0  # g2 E[phi^2] - q > 0 at lo, < 0 at hi (E[phi^2] < 1)
+    while hi - lo > tol * hi:
+        mid = 0.5 * (lo + hi)
+        if g2 * second_moment(activation, mid) > mid:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training comparison over initializations and seeds
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class TrainingComparison:
+    """Learning curves of one architecture trained from several initializations and seeds.
+
+    ``loss[name]`` has shape ``(len(seeds), len(steps))``: the cross-entropy on the whole training set
+    evaluated at the SGD steps in ``steps`` (NaN from a divergence on). ``accuracy[name]`` holds the
+    final training accuracy of every seed.
+    """
+
+    steps: np.ndarray
+    loss: dict[str, np.ndarray]
+    accuracy: dict[str, np.ndarray]
+    seeds: tuple[int, ...]
+
+    def _curves(self, name: str) -> np.ndarray:
+        _checks.choice(name, "name", self.loss)
+        return self.loss[name]
+
+    def median(self, name: str) -> np.ndarray:
+        """Median over seeds at every evaluation step."""
+        with np.errstate(all="ignore"):
+            return np.median(self._curves(name), axis=0)
+
+    def quantile(self, name: str, q: float) -> np.ndarray:
+        """Quantile ``q`` over seeds at every evaluation step (e.g. 0 and 1 for the full range)."""
+        q = _checks.finite_float(q, "q")
+        if not 0 <= q <= 1:
+            raise ValueError(f"q must be in [0, 1], got {q}")
+        with np.errstate(all="ignore"):
+            return np.quantile(self._curves(name), q, axis=0)
+
+    def final(self, name: str) -> np.ndarray:
+        """The last evaluated loss of every seed."""
+        return self._curves(name)[:, -1].copy()
+
+    def steps_to(self, name: str, threshold: float) -> np.ndarray:
+        """For every seed, the first evaluated step whose loss is <= ``threshold`` (inf if none)."""
+        threshold = _checks.finite_float(threshold, "threshold")
+        curves = self._curves(name)
+        with np.errstate(invalid="ignore"):
+            hit = curves <= threshold
+        first = np.where(hit.any(axis=1), np.argmax(hit, axis=1), -1)
+        return np.where(first >= 0, self.steps[np.maximum(first, 0)].astype(float), np.inf)
+
+    def fraction_better(self, a: str, b: str, *, index: int = -1) -> float:
+        """Fraction of seeds whose loss under ``a`` is below that under ``b`` at evaluation ``index``."""
+        la, lb = self._curves(a)[:, index], self._curves(b)[:, index]
+        with np.errstate(invalid="ignore"):
+            return float(np.mean(la < lb))
+
+
+def _stack_networks(nets: list[MLP]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    weights = [np.stack([n.weights[i] for n in nets]) for i in range(nets[0].depth)]
+    biases = [np.stack([n.biases[i] for n in nets]) for i in range(nets[0].depth)]
+    return weights, biases
+
+
+def _batched_loss_and_grads(weights, biases, act: Activation, x: np.ndarray, onehot: np.ndarray):
+    """Forward and backward for M stacked networks at once: x (M, B, d), onehot (M, B, C).
+
+    The same chain rule as :func:`helpers.network.backward`, with a leading network axis; for tanh
+    the derivative is taken from the stored output (1 - h^2) instead of recomputing tanh.
+    """
+    depth = len(weights)
+    pre, post = [], [x]
+    h = x
+    for i in range(depth):
+        z = np.matmul(h, weights[i].transpose(0, 2, 1)) + biases[i][:, None, :]
+        pre.append(z)
+        h = act.f(z) if i < depth - 1 else z
+        post.append(h)
+    shifted = h - h.max(axis=2, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=2))
+    batch = h.shape[1]
+    loss = np.mean(log_norm - np.sum(shifted * onehot, axis=2), axis=1)
+    dz = (softmax(shifted.reshape(-1, shifted.shape[2])).reshape(shifted.shape) - onehot) / batch
+    gw, gb = [None] * depth, [None] * depth
+    for i in range(depth - 1, -1, -1):
+        gw[i] = np.matmul(dz.transpose(0, 2, 1), post[i])
+        gb[i] = dz.sum(axis=1)
+        if i > 0:
+            slope = 1.0 - post[i] * post[i] if act.name == "tanh" else act.df(pre[i - 1])
+            dz = np.matmul(dz, weights[i]) * slope
+    return loss, gw, gb
+
+
+def _batched_eval(weights, biases, act: Activation, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Loss and accuracy of every stacked network on the whole set ``x`` (first layer by tensordot)."""
+    depth = len(weights)
+    h = np.ascontiguousarray(np.tensordot(weights[0], x, axes=([2], [1])).transpose(0, 2, 1)) + biases[0][:, None, :]
+    for i in range(1, depth):
+        h = np.matmul(act.f(h), weights[i].transpose(0, 2, 1)) + biases[i][:, None, :]
+    shifted = h - h.max(axis=2, keepdims=True)
+    log_norm = np.log(np.exp(shifted).sum(axis=2))
+    rows = np.arange(len(labels))
+    loss = np.mean(log_norm - shifted[:, rows, labels], axis=1)
+    acc = np.mean(np.argmax(h, axis=2) == labels[None], axis=1)
+    return loss, acc
+
+
+def compare_training(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int], inits: Mapping[str, str | Callable],
+                     seeds: Sequence[int], *, activation: str = "tanh", steps: int = 500, lr: float = 0.1,
+                     batch_size: int = 64, eval_every: int = 10, bias: float = 0.0) -> TrainingComparison:
+    """Train one architecture from every initialization in ``inits`` and every seed; return the curves.
+
+    ``inits`` maps a display name to an initializer name (or callable). For seed ``s`` the network
+    is drawn from ``np.random.default_rng(s)`` whatever the initializer (so two uniform rules share
+    their underlying draws), and the minibatches come from ``np.random.default_rng([s, 1])``, the
+    same sequence for every initializer: the initializations are compared on common random numbers.
+    Training is plain minibatch SGD on the softmax cross-entropy (no momentum, constant ``lr``), the
+    setting of Glorot & Bengio (2010, Sec. 2.3). All ``len(inits) * len(seeds)`` networks are
+    trained together with batched matrix products; the loss on the whole training set is recorded
+    every ``eval_every`` steps and at the end. A network whose loss stops being finite keeps NaN.
+    """
+    x = _checks.array(x, "x", ndim=2).astype(float, copy=False)
+    labels = _checks.array(labels, "labels", ndim=1)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
+    if len(labels) != len(x):
+        raise ValueError(f"labels must have one entry per row of x ({len(x)}), got {len(labels)}")
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise TypeError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
+    if sizes[0] != x.shape[1]:
+        raise ValueError(f"sizes[0] must equal the number of columns of x ({x.shape[1]}), got {sizes[0]}")
+    classes = _checks.positive_int(sizes[-1], "sizes[-1]")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise ValueError(f"labels must lie in [0, {classes - 1}] for an output width of {classes}")
+    if not isinstance(inits, Mapping) or not inits:
+        raise TypeError(f"inits must be a non-empty mapping from a name to an initializer, got {inits!r}")
+    if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not seeds:
+        raise TypeError(f"seeds must be a non-empty sequence of integers, got {seeds!r}")
+    seeds = tuple(_checks.positive_int(s, f"seeds[{i}]", allow_zero=True) for i, s in enumerate(seeds))
+    steps = _checks.positive_int(steps, "steps")
+    lr = _checks.finite_float(lr, "lr", positive=True)
+    batch_size = min(_checks.positive_int(batch_size, "batch_size"), len(x))
+    eval_every = _checks.positive_int(eval_every, "eval_every")
+    act = get_activation(activation)
+
+    names = list(inits)
+    nets = [build_mlp(sizes, np.random.default_rng(s), activation=act, init=inits[name], bias=bias)
+            for name in names for s in seeds]
+    weights, biases = _stack_networks(nets)
+    n_seeds = len(seeds)
+    member_seed = np.tile(np.arange(n_seeds), len(names))
+    batch_rngs = [np.random.default_rng([s, 1]) for s in seeds]
+    eye = np.eye(classes)
+    eval_steps, eval_loss = [], []
+    with np.errstate(all="ignore"):
+        for step in range(steps + 1):
+            if step % eval_every == 0 or step == steps:
+                loss, acc = _batched_eval(weights, biases, act, x, labels)
+                eval_steps.append(step)
+                eval_loss.append(loss)
+            if step == steps:
+                break
+            idx = np.stack([g.choice(len(x), size=batch_size, replace=False) for g in batch_rngs])[member_seed]
+            _, gw, gb = _batched_loss_and_grads(weights, biases, act, x[idx], eye[labels[idx]])
+            for p, g in zip(weights + biases, gw + gb):
+                p -= lr * g
+    curves = np.array(eval_loss).T  # (members, evals)
+    bad = ~np.isfinite(curves)
+    curves[np.maximum.accumulate(bad, axis=1)] = np.nan
+    acc = np.where(np.isfinite(curves[:, -1]), acc, np.nan)
+    loss_by = {name: curves[k * n_seeds:(k + 1) * n_seeds] for k, name in enumerate(names)}
+    acc_by = {name: acc[k * n_seeds:(k + 1) * n_seeds] for k, name in enumerate(names)}
+    return TrainingComparison(np.array(eval_steps), loss_by, acc_by, seeds)

@@ -1,0 +1,282 @@
+"""Batch and layer normalization in numpy, and how much they take the initialization scale out of play.
+
+Both standardize a pre-activation ``z`` and then apply a learned scale and shift:
+
+    norm(z) = gamma * (z - mean) / sqrt(var + eps) + beta
+
+* batch normalization (Ioffe & Szegedy 2015) takes ``mean`` and ``var`` per unit over the examples
+  of the batch (axis 0), as in training mode;
+* layer normalization (Ba et al. 2016) takes them per example over the units of the layer (axis 1).
+
+A network here is a :class:`helpers.network.MLP` plus a normalization after every hidden linear
+layer: ``z = h W^T + b``, ``h' = phi(norm(z))``; the output layer is left linear and unnormalized.
+Since ``norm(c z) = norm(z)`` for any c > 0 (up to ``eps``), multiplying a hidden layer's weights by
+c changes nothing in the forward pass. The gradient with respect to those weights shrinks by 1/c,
+so SGD's relative step shrinks by 1/c^2: normalization removes the scale from the forward pass
+but not from training (the "effective learning rate" of scale-invariant weights).
+
+Also here, for comparison: the self-normalizing alternative of Klambauer et al. (2017), the map
+of mean and variance through a SELU layer (:func:`selu_moment_map`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _checks
+from .activations import SELU_ALPHA, SELU_SCALE, Activation
+from .network import MLP, build_mlp, softmax_cross_entropy
+
+NORMS = ("none", "batch", "layer")
+_AXIS = {"batch": 0, "layer": 1}
+
+
+def _norm_args(z, gamma, beta, eps, axis):
+    z = _checks.array(z, "z", ndim=2)
+    eps = _checks.finite_float(eps, "eps", positive=True)
+    n = z.shape[1]
+    out = []
+    for value, name, default in ((gamma, "gamma", 1.0), (beta, "beta", 0.0)):
+        if value is None:
+            value = np.full(n, default, dtype=z.dtype)
+        value = _checks.array(value, name, ndim=1)
+        if value.shape[0] != n:
+            raise ValueError(f"{name} must have one entry per unit ({n}), got shape {value.shape}")
+        out.append(value)
+    if z.shape[axis] < 2:
+        raise ValueError(f"z must have at least 2 entries along axis {axis} to normalize over, got shape {z.shape}")
+    return z, out[0], out[1], eps
+
+
+def _standardize(z: np.ndarray, axis: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    mean = z.mean(axis=axis, keepdims=True)
+    inv_std = 1.0 / np.sqrt(z.var(axis=axis, keepdims=True) + eps)
+    return (z - mean) * inv_std, inv_std
+
+
+def batch_norm(z: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray | None = None, *,
+               eps: float = 1e-5) -> np.ndarray:
+    """Batch normalization in training mode (Ioffe & Szegedy 2015, Algorithm 1).
+
+    For ``z`` of shape ``(batch, units)``: per unit, mu = mean over the batch, s^2 = (biased) variance
+    over the batch, output ``gamma * (z - mu) / sqrt(s^2 + eps) + beta``. ``gamma``/``beta`` default to
+    1 and 0 (the usual initialization).
+    """
+    z, gamma, beta, eps = _norm_args(z, gamma, beta, eps, 0)
+    return gamma * _standardize(z, 0, eps)[0] + beta
+
+
+def layer_norm(z: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray | None = None, *,
+               eps: float = 1e-5) -> np.ndarray:
+    """Layer normalization (Ba et al. 2016): standardize each example over its units, then scale and shift.
+
+    For ``z`` of shape ``(batch, units)``: per row, mu = mean over units, s^2 = variance over units,
+    output ``gamma * (z - mu) / sqrt(s^2 + eps) + beta`` (gamma, beta per unit).
+    """
+    z, gamma, beta, eps = _norm_args(z, gamma, beta, eps, 1)
+    return gamma * _standardize(z, 1, eps)[0] + beta
+
+
+def _norm_backward(dy: np.ndarray, zhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray,
+                   axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradients of ``gamma * zhat + beta`` with zhat standardized along ``axis``: (dz, dgamma, dbeta)."""
+    dgamma = np.sum(dy * zhat, axis=0)
+    dbeta = np.sum(dy, axis=0)
+    dzhat = dy * gamma
+    dz = inv_std * (dzhat - dzhat.mean(axis=axis, keepdims=True)
+                    - zhat * np.mean(dzhat * zhat, axis=axis, keepdims=True))
+    return dz, dgamma, dbeta
+
+
+@dataclass
+class NormMLP:
+    """An :class:`~helpers.network.MLP` with ``norm`` after each hidden linear layer (``gammas``/``betas``
+    per hidden layer; empty lists when ``norm="none"``)."""
+
+    net: MLP
+    norm: str
+    gammas: list[np.ndarray]
+    betas: list[np.ndarray]
+    eps: float = 1e-5
+
+
+@dataclass
+class NormCache:
+    """Forward record: ``inputs[l]`` enters layer l, ``pre[l]`` is z, ``zhat[l]``/``inv_std[l]`` the standardization."""
+
+    inputs: list[np.ndarray]
+    pre: list[np.ndarray]
+    normed: list[np.ndarray]
+    zhat: list[np.ndarray]
+    inv_std: list[np.ndarray]
+    post: list[np.ndarray]
+
+
+def build_norm_mlp(sizes: Sequence[int], rng: np.random.Generator, *, norm: str = "batch",
+                   activation: str | Activation = "relu", init: str = "kaiming_normal",
+                   init_kwargs: dict | None = None, init_scale: float = 1.0, eps: float = 1e-5) -> NormMLP:
+    """Build an MLP (``helpers.network.build_mlp``) and multiply its hidden weight matrices by ``init_scale``.
+
+    ``norm`` is ``"none"``, ``"batch"`` or ``"layer"``; gammas start at 1 and betas at 0. Biases are zero.
+    The output layer keeps the plain draw: ``init_scale`` acts on the stack that normalization guards.
+    The draw does not depend on ``norm`` or ``init_scale``, so one seed gives the same directions.
+    """
+    _checks.choice(norm, "norm", NORMS)
+    init_scale = _checks.finite_float(init_scale, "init_scale", positive=True)
+    eps = _checks.finite_float(eps, "eps", positive=True)
+    net = build_mlp(sizes, rng, activation=activation, init=init, init_kwargs=init_kwargs)
+    for w in net.weights[:-1]:
+        w *= init_scale
+    hidden = [w.shape[0] for w in net.weights[:-1]] if norm != "none" else []
+    gammas = [np.ones(n, dtype=net.dtype) for n in hidden]
+    betas = [np.zeros(n, dtype=net.dtype) for n in hidden]
+    return NormMLP(net, norm, gammas, betas, eps)
+
+
+def norm_forward(model: NormMLP, x: np.ndarray) -> tuple[np.ndarray, NormCache]:
+    """Forward pass: ``z = h W^T + b``; hidden layers ``h' = phi(norm(z))``; output linear."""
+    if not isinstance(model, NormMLP):
+        raise TypeError(f"model must be a NormMLP, got {type(model).__name__}")
+    net = model.net
+    x = _checks.array(x, "x", ndim=2)
+    if x.shape[1] != net.sizes[0]:
+        raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
+    h = x.astype(net.dtype, copy=False)
+    cache = NormCache([], [], [], [], [], [])
+    last = net.depth - 1
+    with np.errstate(all="ignore"):
+        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+            cache.inputs.append(h)
+            z = h @ w.T + b
+            cache.pre.append(z)
+            if i < last and model.norm != "none":
+                zhat, inv_std = _standardize(z, _AXIS[model.norm], model.eps)
+                u = model.gammas[i] * zhat + model.betas[i]
+            else:
+                zhat, inv_std, u = None, None, z
+            cache.zhat.append(zhat)
+            cache.inv_std.append(inv_std)
+            cache.normed.append(u)
+            h = net.activation.f(u) if i < last else u
+            cache.post.append(h)
+    return h, cache
+
+
+@dataclass
+class NormGrads:
+    """Gradients of the loss for every parameter of a :class:`NormMLP`."""
+
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    gammas: list[np.ndarray]
+    betas: list[np.ndarray]
+
+
+def norm_backward(model: NormMLP, cache: NormCache, grad_out: np.ndarray) -> NormGrads:
+    """Back-propagate ``grad_out`` = dL/d(output) through the network, normalization included.
+
+    Through a normalization, with zhat the standardized z and g = gamma * dL/dy:
+    dL/dz = (g - mean(g) - zhat * mean(g * zhat)) / sqrt(var + eps), means along the normalized axis
+    (the batch for batch norm, the units for layer norm).
+    """
+    net = model.net
+    grad_out = _checks.array(grad_out, "grad_out", ndim=2)
+    if grad_out.shape != cache.post[-1].shape:
+        raise ValueError(f"grad_out must have the output's shape {cache.post[-1].shape}, got {grad_out.shape}")
+    depth = net.depth
+    gw, gb = [None] * depth, [None] * depth
+    gg, gbeta = [None] * len(model.gammas), [None] * len(model.betas)
+    dh = grad_out.astype(net.dtype, copy=False)
+    with np.errstate(all="ignore"):
+        for i in range(depth - 1, -1, -1):
+            if i < depth - 1:
+                du = dh * net.activation.df(cache.normed[i])
+                if model.norm != "none":
+                    dz, gg[i], gbeta[i] = _norm_backward(du, cache.zhat[i], cache.inv_std[i], model.gammas[i],
+                                                         _AXIS[model.norm])
+                else:
+                    dz = du
+            else:
+                dz = dh
+            gw[i] = dz.T @ cache.inputs[i]
+            gb[i] = dz.sum(axis=0)
+            dh = dz @ net.weights[i]
+    return NormGrads(gw, gb, gg, gbeta)
+
+
+def hidden_scales(model: NormMLP, x: np.ndarray) -> np.ndarray:
+    """Root mean square of every hidden layer's output ``h^{(l)}`` and of the network output, on ``x``."""
+    _, cache = norm_forward(model, x)
+    with np.errstate(all="ignore"):
+        return np.array([float(np.sqrt(np.mean(np.square(h)))) for h in cache.post])
+
+
+def train_norm_mlp(model: NormMLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, steps: int = 200,
+                   lr: float = 0.1, batch_size: int = 64) -> np.ndarray:
+    """Train ``model`` in place with plain minibatch SGD on softmax cross-entropy; return the loss per step.
+
+    Every parameter (weights, biases, gammas, betas) moves by ``-lr * gradient``. A non-finite loss
+    stops the run; the remaining entries of the returned array are NaN (a divergence, not an error).
+    """
+    rng = _checks.generator(rng)
+    steps = _checks.positive_int(steps, "steps")
+    lr = _checks.finite_float(lr, "lr", positive=True)
+    x = _checks.array(x, "x", ndim=2)
+    y = _checks.array(y, "y", ndim=1)
+    if len(y) != len(x):
+        raise ValueError(f"y must have one entry per row of x ({len(x)}), got {len(y)}")
+    batch_size = min(_checks.positive_int(batch_size, "batch_size"), len(x))
+    if model.norm == "batch" and batch_size < 2:
+        raise ValueError("batch_size must be at least 2 for batch normalization")
+    net = model.net
+    params = net.weights + net.biases + model.gammas + model.betas
+    losses = np.full(steps, np.nan)
+    with np.errstate(all="ignore"):
+        for step in range(steps):
+            idx = rng.choice(len(x), size=batch_size, replace=False)
+            out, cache = norm_forward(model, x[idx])
+            if not np.all(np.isfinite(out)):
+                break
+            value, grad = softmax_cross_entropy(out, y[idx])
+            if not math.isfinite(value):
+                break
+            losses[step] = value
+            g = norm_backward(model, cache, grad)
+            for p, dp in zip(params, g.weights + g.biases + g.gammas + g.betas):
+                p -= lr * dp
+    return losses
+
+
+def selu_moment_map(mean: float, variance: float) -> tuple[float, float]:
+    """Mean and variance of ``selu(z)`` for z ~ N(mean, variance), the moments behind self-normalization.
+
+    Klambauer et al. (2017) write the map g: (mu, nu) -> (mu~, nu~) from the mean and variance of one
+    layer's activations to the next; for weights whose sum is omega and sum of squares tau, the
+    pre-activation is N(mu omega, nu tau), so g(mu, nu) = ``selu_moment_map(mu * omega, nu * tau)``.
+    For *random* LeCun-normal weights (Var[W] = 1/fan_in), the pre-activation taken over units and
+    examples is N(0, nu + mu^2) instead, and g(mu, nu) = ``selu_moment_map(0, nu + mu^2)``. Either way
+    (0, 1) is a fixed point: SELU's constants make E[selu(z)] = 0 and E[selu(z)^2] = 1 for z ~ N(0, 1).
+    Computed by Gauss-Legendre quadrature on either side of the kink at z = 0 (relative error ~1e-12).
+    """
+    mean = _checks.finite_float(mean, "mean")
+    variance = _checks.finite_float(variance, "variance", positive=True)
+    s = math.sqrt(variance)
+    kink = min(max(-mean / s, -12.0), 12.0)  # the kink of selu, in standard units
+    m1 = m2 = 0.0
+    for lo, hi in ((-12.0, kink), (kink, 12.0)):
+        if hi <= lo:
+            continue
+        t = 0.5 * (hi - lo) * _NODES + 0.5 * (hi + lo)
+        w = 0.5 * (hi - lo) * _WEIGHTS * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
+        z = mean + s * t
+        f = SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)))
+        m1 += float(np.sum(w * f))
+        m2 += float(np.sum(w * f * f))
+    return m1, m2 - m1 * m1
+
+
+_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(200)

@@ -1,0 +1,522 @@
+"""Signal propagation through deep random networks: measured, predicted, and where floats give out.
+
+Three groups of functions, all for a stack of identical fully connected layers
+``z_l = W_l h_{l-1} + b_l``, ``h_l = phi(z_l)`` (every layer activated, so that each layer is alike):
+
+* **measure** - :func:`random_network` draws a network with ``Var[W_l] = sigma_w2 / fan`` and
+  :func:`propagate` pushes a batch through it, back-propagates a unit-variance random output
+  gradient and returns per-layer activation and gradient statistics in one :class:`Propagation`;
+  :func:`simulate` does both for i.i.d. Gaussian inputs; :func:`diagnose` reads the statistics.
+* **predict** - the forward length map (:func:`predicted_forward`) and its backward counterpart
+  (:func:`predicted_gradient_variances`), with per-layer widths so that fan_in and fan_out can
+  differ; :func:`backward_factor` and :func:`predicted_saturated_fraction`.
+* **floating point** - :func:`representable_depth` computes from ``numpy.finfo`` at which depth a
+  signal of scale ``start * factor**L`` overflows, becomes subnormal, or flushes to zero;
+  :func:`scalar_chain` and :func:`push_to_limits` check it by simulation in the given precision.
+
+The variance arguments are those of LeCun et al. (1998), Glorot & Bengio (2010) and He et al.
+(2015); the backward factor is the chi_1 of Poole et al. (2016) and Schoenholz et al. (2017).
+Predictions hold for averages over random networks of infinite width; a finite network fluctuates
+around them, more so the deeper and narrower it is (Hanin 2018; Hanin & Rolnick 2018).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from . import _checks
+from .activations import Activation, get_activation
+from .diagnostics import dead_fraction, saturated_fraction
+from .diagnostics import SATURATION_THRESHOLD
+from .network import MLP, backward, forward
+from .theory import gaussian_expectation, length_map
+
+MODES = ("fan_in", "fan_out")
+DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+_MAX_SLOPE = {"tanh": 1.0, "sigmoid": 0.25, "softsign": 1.0}
+
+
+def _sizes(sizes: Sequence[int]) -> list[int]:
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence):
+        raise TypeError(f"sizes must be a sequence of layer widths such as [64, 64, 64], got {sizes!r}")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least an input and an output width, got {list(sizes)}")
+    return [_checks.positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+
+
+def _dtype(dtype: object) -> np.dtype:
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in DTYPES:
+        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
+    return dt
+
+
+def _layer_gains(sizes: list[int], sigma_w2: float, mode: str) -> np.ndarray:
+    """``fan_in * Var[W_l]`` for every layer when ``Var[W_l] = sigma_w2 / fan`` (fan chosen by ``mode``)."""
+    fan_in = np.array(sizes[:-1], dtype=float)
+    fan = fan_in if mode == "fan_in" else np.array(sizes[1:], dtype=float)
+    return sigma_w2 * fan_in / fan
+
+
+# -- measure ------------------------------------------------------------------------------------
+
+def random_network(sizes: Sequence[int], rng: np.random.Generator, *, sigma_w2: float = 1.0,
+                   activation: str | Activation = "identity", mode: str = "fan_in", sigma_b2: float = 0.0,
+                   dtype=np.float64) -> MLP:
+    """A random network with ``W_l ~ N(0, sigma_w2 / fan)`` and ``b_l ~ N(0, sigma_b2)``, every layer activated.
+
+    ``fan`` is ``fan_in = n_{l-1}`` (``mode="fan_in"``, LeCun et al. 1998; He et al. 2015) or
+    ``fan_out = n_l`` (``mode="fan_out"``, the backward-preserving choice of He et al. 2015). With
+    ``mode="fan_in"`` the book's ``sigma_w2 = fan_in Var[W]`` is exactly the argument. Weights are
+    drawn in float64 layer by layer from ``rng`` and then cast, so one seed gives the same network in
+    float16, float32 and float64.
+    """
+    sizes = _sizes(sizes)
+    rng = _checks.generator(rng)
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
+    sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
+    _checks.choice(mode, "mode", MODES)
+    dtype = _dtype(dtype)
+    act = get_activation(activation)
+    weights, biases = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        fan = n_in if mode == "fan_in" else n_out
+        weights.append((rng.standard_normal((n_out, n_in)) * math.sqrt(sigma_w2 / fan)).astype(dtype))
+        b = rng.standard_normal(n_out) * math.sqrt(sigma_b2) if sigma_b2 > 0 else np.zeros(n_out)
+        biases.append(b.astype(dtype))
+    return MLP(weights, biases, act, activate_output=True)
+
+
+@dataclass
+class Propagation:
+    """Per-layer statistics of one forward and one backward pass (arrays indexed by layer, 0-based).
+
+    * ``pre_var[l]``: mean of ``z^2`` over batch and units, the measured ``q^{(l)}``;
+    * ``act_rms[l]``: root mean square of ``h = phi(z)``;
+    * ``grad_var[l]``: mean of ``delta^2``, ``delta = dL/dz``, for a unit-variance random output gradient;
+    * ``saturated[l]`` / ``dead[l]``: fractions from :mod:`helpers.diagnostics` (NaN / 0 where not defined);
+    * ``pre_samples[l]`` / ``post_samples[l]``: up to ``keep`` values of ``z`` / ``h`` for histograms;
+    * ``nonfinite_layer``: first layer (1-based) whose output is not finite, else ``None``.
+    """
+
+    sizes: list[int]
+    activation: str
+    pre_var: np.ndarray
+    act_rms: np.ndarray
+    grad_var: np.ndarray
+    saturated: np.ndarray
+    dead: np.ndarray
+    pre_samples: list[np.ndarray] = field(default_factory=list)
+    post_samples: list[np.ndarray] = field(default_factory=list)
+    nonfinite_layer: int | None = None
+
+    @property
+    def depth(self) -> int:
+        return len(self.pre_var)
+
+    @property
+    def pre_std(self) -> np.ndarray:
+        """Root mean square of the pre-activations, ``sqrt(q^{(l)})``."""
+        return np.sqrt(self.pre_var)
+
+    @property
+    def grad_rms(self) -> np.ndarray:
+        """Root mean square of the back-propagated gradient ``delta^{(l)}``."""
+        return np.sqrt(self.grad_var)
+
+    @property
+    def forward_ratio(self) -> float:
+        """``rms(z^{(L)}) / rms(z^{(1)})``: how much the forward signal grew (>1) or shrank (<1) over depth."""
+        with np.errstate(all="ignore"):
+            return float(self.pre_std[-1] / self.pre_std[0])
+
+    @property
+    def backward_ratio(self) -> float:
+        """``rms(delta^{(1)}) / rms(delta^{(L)})``: how much the gradient grew or shrank on its way back."""
+        with np.errstate(all="ignore"):
+            return float(self.grad_rms[0] / self.grad_rms[-1])
+
+
+def _rms(a: np.ndarray) -> float:
+    """Root mean square of a float64 array without squaring tiny values into underflow (inf/NaN kept)."""
+    if np.any(np.isnan(a)):
+        return float("nan")
+    peak = float(np.max(np.abs(a))) if a.size else 0.0
+    if peak == 0.0 or not math.isfinite(peak):
+        return peak
+    scaled = a / peak
+    return peak * math.sqrt(float(np.mean(scaled * scaled)))
+
+
+def _mean_square(a: np.ndarray) -> float:
+    a64 = a.astype(np.float64, copy=False)
+    return float(np.mean(a64 * a64))
+
+
+def propagate(net: MLP, x: np.ndarray, rng: np.random.Generator, *, keep: int = 0) -> Propagation:
+    """Forward ``x`` through ``net``, back-propagate a random N(0, 1) output gradient, summarize per layer.
+
+    Uses :func:`helpers.network.forward` and :func:`helpers.network.backward`, so the numbers are those
+    of the book's network code. The output gradient stands in for dL/dh^{(L)} of a loss whose gradient
+    at the output is unstructured noise; its scale is 1 so that ``grad_var`` reads as a ratio to it.
+    Statistics are accumulated in float64 whatever the network's dtype; overflow or NaN is recorded
+    in ``nonfinite_layer`` (and in the statistics as inf / NaN), never raised or warned about.
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
+    rng = _checks.generator(rng)
+    keep = _checks.positive_int(keep, "keep", allow_zero=True)
+    x = _checks.array(x, "x", ndim=2)
+    with np.errstate(all="ignore"):
+        out, cache = forward(net, x)
+        grad_out = rng.standard_normal(out.shape).astype(net.dtype)
+        grads = backward(net, cache, grad_out)
+        pre_var = np.array([_mean_square(z) for z in cache.pre])
+        act_rms = np.sqrt([_mean_square(h) for h in cache.post])
+        grad_var = np.array([_mean_square(d) for d in grads.d_pre])
+        finite = [bool(np.all(np.isfinite(h))) for h in cache.post]
+        saturated = np.array([saturated_fraction(z.astype(np.float64), net.activation) for z in cache.pre])
+        dead = np.array([dead_fraction(z, net.activation) for z in cache.pre])
+    nonfinite = next((i + 1 for i, ok in enumerate(finite) if not ok), None)
+    pre_samples = [z.ravel()[:keep].astype(np.float64) for z in cache.pre] if keep else []
+    post_samples = [h.ravel()[:keep].astype(np.float64) for h in cache.post] if keep else []
+    return Propagation(net.sizes, net.activation.name, pre_var, act_rms, grad_var, saturated, dead,
+                       pre_samples, post_samples, nonfinite)
+
+
+def simulate(sizes: Sequence[int], rng: np.random.Generator, *, sigma_w2: float = 1.0,
+             activation: str | Activation = "identity", mode: str = "fan_in", sigma_b2: float = 0.0,
+             batch: int = 256, keep: int = 0, dtype=np.float64) -> Propagation:
+    """:func:`random_network` plus :func:`propagate` on ``batch`` i.i.d. N(0, 1) inputs, in one call.
+
+    The draws come from ``rng`` in a fixed order: network, inputs, output gradient.
+    """
+    net = random_network(sizes, rng, sigma_w2=sigma_w2, activation=activation, mode=mode, sigma_b2=sigma_b2,
+                         dtype=dtype)
+    batch = _checks.positive_int(batch, "batch")
+    x = rng.standard_normal((batch, net.sizes[0])).astype(net.dtype)
+    return propagate(net, x, rng, keep=keep)
+
+
+def diagnose(prop: Propagation, *, tolerance: float = 10.0, saturated: float = 0.25, dead: float = 0.5) -> list[str]:
+    """What the per-layer statistics say, as short findings; ``["healthy"]`` if nothing is wrong.
+
+    * ``"vanishing gradients"`` / ``"exploding gradients"``: the back-propagated gradient's rms
+      shrank / grew by more than a factor ``tolerance`` between the last layer and the first;
+    * ``"vanishing activations"`` / ``"exploding activations"``: the same for the pre-activations
+      between the first layer and the last (or the forward pass overflowed);
+    * ``"saturated units"``: on average over layers more than ``saturated`` of the tanh / sigmoid
+      units are saturated (:func:`helpers.diagnostics.saturated_fraction`);
+    * ``"dead ReLUs"``: on average more than ``dead`` of the units are off for the whole batch. The
+      default is high because a deep ReLU network at initialization already has a third or so of its
+      units off for a whole batch of inputs: depth makes the inputs' representations alike.
+
+    The thresholds are conventions, not laws: a factor 10 over the whole depth is what the book's
+    figures call clearly visible. Glorot & Bengio (2010) read the same statistics off histograms.
+    """
+    if not isinstance(prop, Propagation):
+        raise TypeError(f"prop must be a Propagation, got {type(prop).__name__}")
+    tolerance = _checks.finite_float(tolerance, "tolerance", positive=True)
+    saturated = _checks.finite_float(saturated, "saturated", positive=True)
+    dead = _checks.finite_float(dead, "dead", positive=True)
+    if tolerance <= 1:
+        raise ValueError(f"tolerance must be > 1 (a growth factor), got {tolerance}")
+    found = []
+    fwd, bwd = prop.forward_ratio, prop.backward_ratio
+    if prop.nonfinite_layer is not None or not np.isfinite(fwd) or fwd > tolerance:
+        found.append("exploding activations")
+    elif fwd < 1 / tolerance:
+        found.append("vanishing activations")
+    if not np.isfinite(bwd) or bwd > tolerance:
+        found.append("exploding gradients")
+    elif bwd < 1 / tolerance:
+        found.append("vanishing gradients")
+    with np.errstate(all="ignore"):
+        if np.all(np.isfinite(prop.saturated)) and np.mean(prop.saturated) > saturated:
+            found.append("saturated units")
+        if np.mean(prop.dead) > dead:
+            found.append("dead ReLUs")
+    return found or ["healthy"]
+
+
+# -- predict -------------------------------------------------------------------------------------
+
+def derivative_second_moment(activation: str | Activation, variance: float) -> float:
+    """``E[phi'(z)^2]`` for ``z ~ N(0, variance)``: exact for identity (1), ReLU (1/2), leaky ReLU ((1+a^2)/2).
+
+    This is the factor one layer's nonlinearity contributes to the backward variance (Glorot &
+    Bengio 2010, eq. 7-10 in the linear regime; He et al. 2015 for ReLU). For the sigmoid it is
+    at most 1/16, since ``sigmoid' <= 1/4``.
+    """
+    act = get_activation(activation)
+    variance = _checks.finite_float(variance, "variance", non_negative=True)
+    if act.name == "identity":
+        return 1.0
+    if act.name == "relu":
+        return 0.5 if variance > 0 else 0.0
+    if act.name == "leaky_relu":
+        return (1.0 + act.slope**2) / 2.0 if variance > 0 else act.slope**2
+    return gaussian_expectation(lambda z: act.df(z) ** 2, variance)
+
+
+def backward_factor(q: float, sigma_w2: float, activation: str | Activation = "tanh") -> float:
+    """``chi = sigma_w2 * E[phi'(z)^2]``, ``z ~ N(0, q)``: the per-layer factor of the gradient variance.
+
+    For a square layer, ``Var[delta^{(l)}] = chi * Var[delta^{(l+1)}]`` (the chi_1 of Poole et al. 2016;
+    Schoenholz et al. 2017): gradients vanish over depth when chi < 1 and explode when chi > 1.
+    """
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", non_negative=True)
+    return sigma_w2 * derivative_second_moment(activation, q)
+
+
+def predicted_forward(sizes: Sequence[int], sigma_w2: float, activation: str | Activation = "identity", *,
+                      mode: str = "fan_in", input_second_moment: float = 1.0, sigma_b2: float = 0.0) -> np.ndarray:
+    """Predicted ``q^{(l)} = Var[z^{(l)}]`` of layers 1..L for the widths ``sizes`` (infinite-width limit).
+
+    ``q^{(l)} = n_{l-1} Var[W_l] E[phi(z^{(l-1)})^2] + sigma_b2`` (the length map, LeCun et al. 1998;
+    Poole et al. 2016), with ``E[x^2]`` for the input layer. ``Var[W_l] = sigma_w2 / fan`` as in
+    :func:`random_network`, so with ``mode="fan_out"`` each layer's factor is ``sigma_w2 n_{l-1} / n_l``.
+    """
+    sizes = _sizes(sizes)
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
+    _checks.choice(mode, "mode", MODES)
+    m0 = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
+    sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
+    act = get_activation(activation)
+    gains = _layer_gains(sizes, sigma_w2, mode)
+    q = np.empty(len(gains))
+    q[0] = gains[0] * m0 + sigma_b2
+    with np.errstate(over="ignore", invalid="ignore"):
+        for l in range(1, len(gains)):
+            q[l] = length_map(q[l - 1], gains[l], act, sigma_b2) if np.isfinite(q[l - 1]) else np.inf
+    return q
+
+
+def predicted_gradient_variances(sizes: Sequence[int], sigma_w2: float, activation: str | Activation = "identity",
+                                 *, mode: str = "fan_in", input_second_moment: float = 1.0, sigma_b2: float = 0.0,
+                                 output_grad_variance: float = 1.0) -> np.ndarray:
+    """Predicted ``Var[delta^{(l)}]``, ``delta = dL/dz``, of layers 1..L: the backward length map.
+
+    ``delta^{(l)} = phi'(z^{(l)}) * (W_{l+1}^T delta^{(l+1)})``. The sum in ``W^T delta`` runs over the
+    ``n_{l+1}`` units that unit ``j`` feeds - the fan_out of ``W_{l+1}`` - so
+
+        Var[delta^{(l)}] = E[phi'(z^{(l)})^2] * n_{l+1} Var[W_{l+1}] * Var[delta^{(l+1)}],
+        Var[delta^{(L)}] = E[phi'(z^{(L)})^2] * output_grad_variance,
+
+    treating the backward weights as independent of the forward ones (Glorot & Bengio 2010, eq. 6-7;
+    He et al. 2015, eq. 13-14; the "gradient independence" assumption of Schoenholz et al. 2017).
+    The ``q^{(l)}`` inside the expectations come from :func:`predicted_forward`.
+    """
+    sizes = _sizes(sizes)
+    g2 = _checks.finite_float(output_grad_variance, "output_grad_variance", non_negative=True)
+    q = predicted_forward(sizes, sigma_w2, activation, mode=mode, input_second_moment=input_second_moment,
+                          sigma_b2=sigma_b2)
+    act = get_activation(activation)
+    sigma_w2 = float(sigma_w2)
+    fan_out = np.array(sizes[1:], dtype=float)
+    fan = np.array(sizes[:-1] if mode == "fan_in" else sizes[1:], dtype=float)
+    back_gain = sigma_w2 * fan_out / fan  # n_l Var[W_l] for every layer l
+    depth = len(q)
+    v = np.empty(depth)
+    with np.errstate(over="ignore", invalid="ignore"):
+        d2 = [derivative_second_moment(act, qq) if np.isfinite(qq) else np.nan for qq in q]
+        v[-1] = d2[-1] * g2
+        for l in range(depth - 2, -1, -1):
+            v[l] = d2[l] * back_gain[l + 1] * v[l + 1]
+    return v
+
+
+def _saturation_edge(activation: Activation, threshold: float) -> float:
+    """The |z| beyond which phi'(z) < threshold * (largest slope)."""
+    c = threshold
+    if activation.name == "tanh":  # 1 - tanh(z)^2 = c
+        return math.atanh(math.sqrt(1.0 - c))
+    if activation.name == "sigmoid":  # s (1 - s) = c / 4
+        s = 0.5 * (1.0 + math.sqrt(1.0 - c))
+        return math.log(s / (1.0 - s))
+    return 1.0 / math.sqrt(c) - 1.0  # softsign: (1 + |z|)^-2 = c
+
+
+def predicted_saturated_fraction(q, activation: str | Activation = "tanh", *,
+                                 threshold: float = SATURATION_THRESHOLD) -> np.ndarray:
+    """Fraction of units saturated when ``z ~ N(0, q)``: ``P(|z| > z*) = erfc(z* / sqrt(2 q))``.
+
+    ``z*`` is where ``phi'`` falls to ``threshold`` times its largest value, the definition used by
+    :func:`helpers.diagnostics.saturated_fraction` (tanh: ``|tanh z| > sqrt(1 - threshold)``).
+    Accepts a number or an array of ``q``; only bounded activations (tanh, sigmoid, softsign).
+    """
+    act = get_activation(activation)
+    if not act.bounded:
+        raise ValueError(f"activation must be a bounded one ('tanh', 'sigmoid', 'softsign'), got {act.name!r}")
+    threshold = _checks.finite_float(threshold, "threshold", positive=True)
+    if threshold >= 1:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
+    q = np.asarray(q, dtype=float)
+    if np.any(q < 0) or not np.all(np.isfinite(q)):
+        raise ValueError("q must hold finite, non-negative variances")
+    edge = _saturation_edge(act, threshold)
+    erfc = np.vectorize(math.erfc, otypes=[float])
+    with np.errstate(divide="ignore"):
+        out = np.where(q > 0, erfc(edge / np.sqrt(2.0 * np.where(q > 0, q, 1.0))), 0.0)
+    return out if out.ndim else float(out)
+
+
+# -- floating point ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FloatLimits:
+    """Depths (number of multiplications by ``factor``) at which ``start * factor**L`` leaves the normal range.
+
+    ``overflow``: first L with a value above ``finfo.max`` (it becomes inf);
+    ``subnormal``: first L below ``finfo.smallest_normal`` (gradual underflow: precision is lost);
+    ``zero``: first L at or below half the smallest subnormal (it rounds to exactly 0).
+    ``None`` where the signal never gets there (e.g. no overflow for ``factor <= 1``).
+    """
+
+    dtype: str
+    factor: float
+    start: float
+    overflow: int | None
+    subnormal: int | None
+    zero: int | None
+
+
+def _log(value: Fraction) -> float:
+    """Natural log of a positive Fraction, exact enough even when it is below the float64 range."""
+    return math.log(value.numerator) - math.log(value.denominator)
+
+
+def _first_depth(start: float, factor: float, bound: Fraction, *, above: bool, inclusive: bool) -> int:
+    """Smallest L >= 0 with start * factor**L beyond ``bound`` (exact near ties, logs elsewhere)."""
+    r = (_log(bound) - math.log(start)) / math.log(factor)  # start * factor**r == bound
+    base = math.floor(r)
+
+    def beyond(depth: int) -> bool:
+        if depth < 0:
+            return False
+        value = Fraction(start) * Fraction(factor) ** depth
+        if above:
+            return value >= bound if inclusive else value > bound
+        return value <= bound if inclusive else value < bound
+
+    if abs(r - round(r)) > 1e-6 or r > 1e5:
+        return max(base + 1, 0)
+    # Near an exact crossing the logs cannot decide: settle it in exact rational arithmetic
+    # (only for depths below 1e5, where the powers stay small enough to compute quickly).
+    for depth in range(max(base - 1, 0), base + 3):
+        if beyond(depth):
+            return depth
+    return base + 3  # unreachable for finite inputs
+
+
+def representable_depth(factor: float, dtype=np.float32, *, start: float = 1.0) -> FloatLimits:
+    """At what depth ``start * factor**L`` overflows, turns subnormal and rounds to zero in ``dtype``.
+
+    Uses ``numpy.finfo(dtype)``: ``max``, ``smallest_normal`` and ``smallest_subnormal``. A value rounds
+    to zero (round to nearest, ties to even) when it is at most ``smallest_subnormal / 2``. The depth
+    is the number of multiplications, so depth 0 is ``start`` itself. For float32 and a per-layer
+    factor ``sqrt(512)`` (512 x 512 standard normal matrices), the overflow depth is 29.
+    """
+    factor = _checks.finite_float(factor, "factor", positive=True)
+    start = _checks.finite_float(start, "start", positive=True)
+    dt = _dtype(dtype)
+    info = np.finfo(dt)
+    big, normal, sub = (Fraction(float(v)) for v in (info.max, info.smallest_normal, info.smallest_subnormal))
+    if not normal <= Fraction(start) <= big:
+        raise ValueError(f"start must be a normal {dt.name} number, between {float(normal):g} and {float(big):g}; "
+                         f"got {start}")
+    overflow = subnormal = zero = None
+    if factor > 1:
+        overflow = _first_depth(start, factor, big, above=True, inclusive=False)
+    elif factor < 1:
+        subnormal = _first_depth(start, factor, normal, above=False, inclusive=False)
+        zero = _first_depth(start, factor, sub / 2, above=False, inclusive=True)
+    return FloatLimits(dt.name, factor, start, overflow, subnormal, zero)
+
+
+def scalar_chain(factor: float, depth: int, dtype=np.float32, *, start: float = 1.0) -> np.ndarray:
+    """``start`` multiplied ``depth`` times by ``factor``, rounding to ``dtype`` after every step.
+
+    Returns the ``depth + 1`` values (as float64, inf where the dtype overflowed); the simulation
+    that :func:`representable_depth` is checked against. Each step rounds once, as a network's
+    layers do, so for factors that are not powers of two the result can differ from the exact
+    ``start * factor**L`` in the last bits, and in the subnormal range by a step or so.
+    """
+    factor = _checks.finite_float(factor, "factor", positive=True)
+    start = _checks.finite_float(start, "start", positive=True)
+    depth = _checks.positive_int(depth, "depth", allow_zero=True)
+    dt = _dtype(dtype)
+    out = np.empty(depth + 1)
+    value = dt.type(start)
+    f = dt.type(factor)
+    with np.errstate(all="ignore"):
+        out[0] = float(value)
+        for l in range(1, depth + 1):  # a chain: each step needs the previous rounded value
+            value = dt.type(value * f)
+            out[l] = float(value)
+    return out
+
+
+@dataclass
+class Trajectory:
+    """Root mean square of the signal after each of ``depth`` random layers, computed in one dtype.
+
+    ``rms[l]`` is after ``l + 1`` layers (inf / NaN once the dtype overflowed). ``first_nonfinite``,
+    ``first_subnormal`` and ``first_zero`` are 1-based layer counts (``None`` if it never happened):
+    the first layer with an inf or NaN entry, the first whose rms is below the smallest normal number,
+    and the first whose entries are all exactly zero.
+    """
+
+    dtype: str
+    rms: np.ndarray
+    first_nonfinite: int | None
+    first_subnormal: int | None
+    first_zero: int | None
+
+
+def push_to_limits(width: int, depth: int, sigma_w2: float, rng: np.random.Generator, *, dtype=np.float32,
+                   activation: str | Activation = "identity", batch: int = 1, reuse: bool = False) -> Trajectory:
+    """Multiply a batch of N(0, 1) vectors by ``depth`` random ``width x width`` matrices in ``dtype``.
+
+    Each matrix has entries ``N(0, sigma_w2 / width)`` (drawn in float64, then cast), so for the
+    identity the rms changes by ``sqrt(sigma_w2)`` per layer (``sqrt(sigma_w2 / 2)`` for ReLU). With
+    ``reuse=True`` one matrix is applied again and again, as in the classic "multiply by the same
+    random matrix" demonstration. Matrices are drawn one at a time, so memory stays at one matrix.
+    """
+    width = _checks.positive_int(width, "width")
+    depth = _checks.positive_int(depth, "depth")
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
+    rng = _checks.generator(rng)
+    batch = _checks.positive_int(batch, "batch")
+    if not isinstance(reuse, bool):
+        raise TypeError(f"reuse must be True or False, got {reuse!r}")
+    dt = _dtype(dtype)
+    act = get_activation(activation)
+    scale = math.sqrt(sigma_w2 / width)
+    h = rng.standard_normal((batch, width)).astype(dt)
+    w = (rng.standard_normal((width, width)) * scale).astype(dt) if reuse else None
+    rms = np.empty(depth)
+    first_nonfinite = first_subnormal = first_zero = None
+    tiny = float(np.finfo(dt).smallest_normal)
+    with np.errstate(all="ignore"):
+        for l in range(depth):
+            if not reuse:
+                w = (rng.standard_normal((width, width)) * scale).astype(dt)
+            h = act.f(h @ w.T).astype(dt, copy=False)
+            h64 = h.astype(np.float64)
+            rms[l] = _rms(h64)
+            if first_nonfinite is None and not np.all(np.isfinite(h64)):
+                first_nonfinite = l + 1
+            if first_subnormal is None and rms[l] < tiny:
+                first_subnormal = l + 1
+            if first_zero is None and not np.any(h64):
+                first_zero = l + 1
+    return Trajectory(dt.name, rms, first_nonfinite, first_subnormal, first_zero)

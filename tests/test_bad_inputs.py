@@ -1,0 +1,334 @@
+"""A table of bad inputs tried against every public function of the helpers core.
+
+Each row is one call that must fail with ``ValueError`` or ``TypeError`` whose message names the
+offending parameter (and, through ``match``, what is allowed). One parametrized test per row, so the
+test report counts them: ``pytest tests/test_bad_inputs.py -q`` prints one pass per bad input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+import helpers as H
+from helpers.labs import Lab
+
+NAN, INF = float("nan"), float("inf")
+R = np.random.default_rng
+
+
+def _net(sizes=(3, 4, 2), **kw):
+    return H.build_mlp(list(sizes), R(0), **kw)
+
+
+def _pass(net=None):
+    net = net or _net()
+    x = R(1).standard_normal((5, net.sizes[0]))
+    return net, *H.forward(net, x)
+
+
+def _grads():
+    net = _net()
+    _, grads, cache = H.loss_and_grads(net, R(1).standard_normal((5, 3)), np.array([0, 1, 0, 1, 1]))
+    return net, grads, cache
+
+
+def _ax():
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    return fig.subplots()
+
+
+def _lab():
+    return Lab("bad-input-lab", [H.Control("x", (1, 2), 1)], lambda x: x, lambda fig, d, p: None, lambda p: "alt")
+
+
+SHAPE_FNS = {
+    "uniform": H.uniform, "normal": H.normal, "truncated_normal": H.truncated_normal,
+    "lecun_normal": H.lecun_normal, "lecun_uniform": H.lecun_uniform, "glorot_standard": H.glorot_standard,
+    "xavier_uniform": H.xavier_uniform, "xavier_normal": H.xavier_normal, "kaiming_normal": H.kaiming_normal,
+    "kaiming_uniform": H.kaiming_uniform, "orthogonal": H.orthogonal,
+}
+FAN_FNS = {k: v for k, v in SHAPE_FNS.items() if k not in ("uniform", "normal", "truncated_normal")}
+GAIN_FNS = {k: SHAPE_FNS[k] for k in ("lecun_normal", "lecun_uniform", "xavier_uniform", "xavier_normal", "orthogonal")}
+
+ROWS: list = []
+
+
+def row(id_, call, exc, match):
+    ROWS.append(pytest.param(call, exc, match, id=id_))
+
+
+# -- initializers: every function that takes a shape and a generator ---------------------------
+for name, fn in SHAPE_FNS.items():
+    row(f"{name}-zero-size", lambda fn=fn: fn((0, 5), R(0)), ValueError, r"shape\[0\] must be a positive integer")
+    row(f"{name}-negative-size", lambda fn=fn: fn((4, -3), R(0)), ValueError, r"shape\[1\] must be a positive integer")
+    row(f"{name}-float-size", lambda fn=fn: fn((4, 2.5), R(0)), TypeError, r"shape\[1\] must be an integer")
+    row(f"{name}-string-shape", lambda fn=fn: fn("4x4", R(0)), TypeError, r"shape must be a tuple of positive integers")
+    row(f"{name}-no-generator", lambda fn=fn: fn((4, 4), None), TypeError, r"rng must be a numpy.random.Generator")
+    row(f"{name}-legacy-randomstate", lambda fn=fn: fn((4, 4), np.random.RandomState(0)), TypeError,
+        r"rng must be a numpy.random.Generator")
+    row(f"{name}-int-dtype", lambda fn=fn: fn((4, 4), R(0), dtype=np.int32), ValueError,
+        r"dtype must be float32 or float64")
+for name, fn in FAN_FNS.items():
+    row(f"{name}-one-dimensional", lambda fn=fn: fn((5,), R(0)), ValueError, r"shape must have at least 2 dimensions")
+for name, fn in GAIN_FNS.items():
+    for bad in (NAN, INF, -1.0, 0.0):
+        exc = ValueError
+        row(f"{name}-gain-{bad}", lambda fn=fn, bad=bad: fn((4, 4), R(0), gain=bad), exc, r"gain must be")
+    row(f"{name}-gain-string", lambda fn=fn: fn((4, 4), R(0), gain="1"), TypeError, r"gain must be a real number")
+for name in ("kaiming_normal", "kaiming_uniform"):
+    fn = SHAPE_FNS[name]
+    row(f"{name}-mode", lambda fn=fn: fn((4, 4), R(0), mode="fan_avg"), ValueError,
+        r"mode must be one of 'fan_in', 'fan_out'; got 'fan_avg'")
+    row(f"{name}-nonlinearity", lambda fn=fn: fn((4, 4), R(0), nonlinearity="gelu"), ValueError,
+        r"nonlinearity must be one of .*'relu'.*got 'gelu'")
+    row(f"{name}-slope-nan", lambda fn=fn: fn((4, 4), R(0), a=NAN), ValueError, r"a must be finite")
+row("kaiming_std-mode", lambda: H.kaiming_std((4, 4), mode="avg"), ValueError, r"mode must be one of")
+row("kaiming_std-shape", lambda: H.kaiming_std((4, 0)), ValueError, r"shape\[1\] must be a positive integer")
+row("calculate_gain-unknown", lambda: H.calculate_gain("gelu"), ValueError, r"nonlinearity must be one of")
+row("calculate_gain-not-a-string", lambda: H.calculate_gain(None), ValueError, r"nonlinearity must be one of")
+row("calculate_gain-slope-nan", lambda: H.calculate_gain("leaky_relu", NAN), ValueError, r"param must be finite")
+row("calculate_gain-slope-string", lambda: H.calculate_gain("leaky_relu", "0.2"), TypeError, r"param must be a real")
+row("calculate_gain-slope-bool", lambda: H.calculate_gain("leaky_relu", True), TypeError, r"param must be a real")
+row("fan_in_and_fan_out-1d", lambda: H.fan_in_and_fan_out((7,)), ValueError, r"shape must have at least 2")
+row("fan_in_and_fan_out-zero", lambda: H.fan_in_and_fan_out((7, 0, 3)), ValueError, r"shape\[1\]")
+row("zeros-zero-size", lambda: H.zeros((0, 3)), ValueError, r"shape\[0\]")
+row("zeros-dtype", lambda: H.zeros((2, 3), dtype="int64"), ValueError, r"dtype must be float32 or float64")
+row("constant-value-nan", lambda: H.constant((2, 3), value=NAN), ValueError, r"value must be finite")
+row("constant-negative-size", lambda: H.constant((-2, 3)), ValueError, r"shape\[0\]")
+row("uniform-low-not-below-high", lambda: H.uniform((2, 2), R(0), low=1.0, high=1.0), ValueError,
+    r"low must be smaller than high")
+row("uniform-high-inf", lambda: H.uniform((2, 2), R(0), high=INF), ValueError, r"high must be finite")
+row("normal-std-negative", lambda: H.normal((2, 2), R(0), std=-1.0), ValueError, r"std must be >= 0")
+row("normal-mean-nan", lambda: H.normal((2, 2), R(0), mean=NAN), ValueError, r"mean must be finite")
+row("truncated_normal-bound-zero", lambda: H.truncated_normal((2, 2), R(0), bound=0.0), ValueError, r"bound must be > 0")
+row("truncated_normal-std-inf", lambda: H.truncated_normal((2, 2), R(0), std=INF), ValueError, r"std must be finite")
+row("truncated_normal-correct-variance-string", lambda: H.truncated_normal((2, 2), R(0), correct_variance="yes"),
+    TypeError, r"correct_variance must be True or False")
+row("truncated_normal_std_factor-negative", lambda: H.truncated_normal_std_factor(-2.0), ValueError, r"bound must be > 0")
+row("get_initializer-unknown", lambda: H.get_initializer("xavier"), ValueError,
+    r"init must be one of .*'xavier_uniform'.*got 'xavier'")
+row("get_initializer-not-a-name", lambda: H.get_initializer(3), ValueError, r"init must be one of")
+
+# -- activations -------------------------------------------------------------------------------
+row("get_activation-unknown", lambda: H.get_activation("gelu"), ValueError, r"activation must be one of .*'tanh'")
+row("get_activation-slope-negative", lambda: H.get_activation("leaky_relu", slope=-0.1), ValueError, r"slope must be >= 0")
+row("get_activation-slope-nan", lambda: H.get_activation("leaky_relu", slope=NAN), ValueError, r"slope must be finite")
+
+# -- network -----------------------------------------------------------------------------------
+row("build_mlp-empty-sizes", lambda: H.build_mlp([], R(0)), ValueError, r"sizes must list at least")
+row("build_mlp-one-size", lambda: H.build_mlp([3], R(0)), ValueError, r"sizes must list at least")
+row("build_mlp-zero-width", lambda: H.build_mlp([3, 0, 2], R(0)), ValueError, r"sizes\[1\] must be a positive integer")
+row("build_mlp-negative-width", lambda: H.build_mlp([3, -4, 2], R(0)), ValueError, r"sizes\[1\] must be a positive")
+row("build_mlp-float-width", lambda: H.build_mlp([3, 4.0, 2], R(0)), TypeError, r"sizes\[1\] must be an integer")
+row("build_mlp-sizes-string", lambda: H.build_mlp("3,4,2", R(0)), TypeError, r"sizes must be a sequence")
+row("build_mlp-no-generator", lambda: H.build_mlp([3, 2], 0), TypeError, r"rng must be a numpy.random.Generator")
+row("build_mlp-activation", lambda: H.build_mlp([3, 2], R(0), activation="swish"), ValueError, r"activation must be one of")
+row("build_mlp-init", lambda: H.build_mlp([3, 2], R(0), init="he"), ValueError, r"init must be one of")
+row("build_mlp-output-init", lambda: H.build_mlp([3, 2], R(0), output_init="one"), ValueError, r"init must be one of")
+row("build_mlp-init-kwargs", lambda: H.build_mlp([3, 2], R(0), init="xavier_normal", init_kwargs={"gain": NAN}),
+    ValueError, r"gain must be finite")
+row("build_mlp-init-kwargs-mode", lambda: H.build_mlp([3, 2], R(0), init_kwargs={"mode": "both"}),
+    ValueError, r"mode must be one of")
+row("build_mlp-init-kwargs-typo", lambda: H.build_mlp([3, 2], R(0), init="xavier_normal", init_kwargs={"gian": 1.0}),
+    TypeError, r"gian")
+row("build_mlp-bias-inf", lambda: H.build_mlp([3, 2], R(0), bias=INF), ValueError, r"bias must be finite")
+row("build_mlp-dtype", lambda: H.build_mlp([3, 2], R(0), dtype=np.float16), ValueError, r"dtype must be float32 or float64")
+row("build_mlp-slope", lambda: H.build_mlp([3, 2], R(0), activation="leaky_relu", slope=NAN), ValueError,
+    r"slope must be finite")
+row("forward-wrong-width", lambda: H.forward(_net(), np.ones((5, 4))), ValueError, r"x must have 3 columns")
+row("forward-1d-input", lambda: H.forward(_net(), np.ones(3)), ValueError, r"x must be 2-dimensional")
+row("forward-empty-batch", lambda: H.forward(_net(), np.ones((0, 3))), ValueError, r"x must hold at least one row")
+row("forward-strings", lambda: H.forward(_net(), np.array([["a", "b", "c"]])), TypeError, r"x must be a numeric array")
+row("forward-not-a-network", lambda: H.forward([np.eye(3)], np.ones((2, 3))), TypeError, r"net must be an MLP")
+row("predict-wrong-width", lambda: H.predict(_net(), np.ones((5, 2))), ValueError, r"x must have 3 columns")
+row("backward-grad-shape", lambda: H.backward(*_pass()[::2], np.ones((5, 3))), ValueError,
+    r"grad_out must have the output's shape \(5, 2\)")
+row("backward-grad-1d", lambda: H.backward(*_pass()[::2], np.ones(10)), ValueError, r"grad_out must be 2-dimensional")
+row("backward-cache-of-other-net", lambda: H.backward(_net((3, 4, 4, 2)), _pass()[2], np.ones((5, 2))), ValueError,
+    r"cache must come from a forward pass of this 3-layer network")
+row("backward-not-a-cache", lambda: H.backward(_net(), {"pre": []}, np.ones((5, 2))), TypeError,
+    r"cache must be the Cache returned by forward")
+row("forward-workspace", lambda: H.forward(_net(), np.ones((2, 3)), workspace={}), TypeError,
+    r"workspace must be a Workspace or None")
+row("backward-workspace", lambda: H.backward(*_pass()[::2], np.ones((5, 2)), workspace=[]), TypeError,
+    r"workspace must be a Workspace or None")
+row("softmax-1d", lambda: H.softmax(np.ones(3)), ValueError, r"logits must be 2-dimensional")
+row("cross_entropy-label-too-big", lambda: H.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 3])), ValueError,
+    r"labels must be integers in \[0, 2\]")
+row("cross_entropy-negative-label", lambda: H.softmax_cross_entropy(np.ones((2, 3)), np.array([-1, 0])), ValueError,
+    r"labels must be integers in \[0, 2\]")
+row("cross_entropy-float-labels", lambda: H.softmax_cross_entropy(np.ones((2, 3)), np.array([0.0, 1.0])), ValueError,
+    r"labels must be integers")
+row("cross_entropy-length-mismatch", lambda: H.softmax_cross_entropy(np.ones((2, 3)), np.array([0, 1, 2])), ValueError,
+    r"labels must have one entry per row of logits \(2\)")
+row("cross_entropy-one-hot-labels", lambda: H.softmax_cross_entropy(np.ones((2, 3)), np.eye(3)[:2]), ValueError,
+    r"labels must be 1-dimensional")
+row("cross_entropy-empty", lambda: H.softmax_cross_entropy(np.ones((0, 3)), np.array([], dtype=int)), ValueError,
+    r"logits must hold at least one row")
+row("mse-shape-mismatch", lambda: H.mean_squared_error(np.ones((4, 2)), np.ones((4, 3))), ValueError,
+    r"target must have the prediction's shape \(4, 2\)")
+row("mse-pred-1d", lambda: H.mean_squared_error(np.ones(4), np.ones(4)), ValueError, r"pred must be 2-dimensional")
+row("loss_and_grads-unknown-loss", lambda: H.loss_and_grads(_net(), np.ones((2, 3)), np.array([0, 1]), "hinge"),
+    ValueError, r"loss must be one of 'cross_entropy', 'mse'; got 'hinge'")
+row("loss_and_grads-labels-mismatch", lambda: H.loss_and_grads(_net(), np.ones((2, 3)), np.array([0, 1, 1])),
+    ValueError, r"labels must have one entry per row")
+row("accuracy-labels-mismatch", lambda: H.accuracy(_net(), np.ones((4, 3)), np.array([0, 1])), ValueError,
+    r"labels must have one entry per row of x \(4\)")
+
+# -- training ----------------------------------------------------------------------------------
+_x, _y = np.ones((6, 3)), np.array([0, 1, 0, 1, 0, 1])
+for bad, exc, msg in [(NAN, ValueError, "lr must be finite"), (INF, ValueError, "lr must be finite"),
+                      (0.0, ValueError, "lr must be > 0"), (-0.1, ValueError, "lr must be > 0"),
+                      ("0.1", TypeError, "lr must be a real number")]:
+    row(f"train-lr-{bad}", lambda bad=bad: H.train(_net(), _x, _y, R(0), lr=bad), exc, msg)
+row("train-steps-zero", lambda: H.train(_net(), _x, _y, R(0), steps=0), ValueError, r"steps must be a positive integer")
+row("train-steps-float", lambda: H.train(_net(), _x, _y, R(0), steps=10.0), TypeError, r"steps must be an integer")
+row("train-batch-size-zero", lambda: H.train(_net(), _x, _y, R(0), batch_size=0), ValueError, r"batch_size must be")
+row("train-momentum-one", lambda: H.train(_net(), _x, _y, R(0), momentum=1.0), ValueError, r"momentum must be in \[0, 1\)")
+row("train-momentum-negative", lambda: H.train(_net(), _x, _y, R(0), momentum=-0.5), ValueError, r"momentum must be >= 0")
+row("train-momentum-nan", lambda: H.train(_net(), _x, _y, R(0), momentum=NAN), ValueError, r"momentum must be finite")
+row("train-loss", lambda: H.train(_net(), _x, _y, R(0), loss="l1"), ValueError, r"loss must be one of")
+row("train-record-every", lambda: H.train(_net(), _x, _y, R(0), record_every=0), ValueError, r"record_every must be")
+row("train-divergence-factor", lambda: H.train(_net(), _x, _y, R(0), divergence_factor=0.5), ValueError,
+    r"divergence_factor must be > 1")
+row("train-y-length", lambda: H.train(_net(), _x, _y[:4], R(0)), ValueError, r"y must have one entry per row of x \(6\)")
+row("train-y-scalar", lambda: H.train(_net(), _x, 1, R(0)), ValueError, r"y must have one entry per row")
+row("train-y-out-of-range", lambda: H.train(_net(), _x, _y + 5, R(0)), ValueError, r"y must be integer class labels in \[0, 1\]")
+row("train-x-width", lambda: H.train(_net(), np.ones((6, 2)), _y, R(0)), ValueError, r"x must have shape \(n >= 1, 3\)")
+row("train-x-1d", lambda: H.train(_net(), np.ones(6), _y, R(0)), ValueError, r"x must be 2-dimensional")
+row("train-no-generator", lambda: H.train(_net(), _x, _y, 42), TypeError, r"rng must be a numpy.random.Generator")
+row("train-not-a-network", lambda: H.train("net", _x, _y, R(0)), TypeError, r"net must be an MLP")
+
+# -- diagnostics -------------------------------------------------------------------------------
+row("saturated_fraction-activation", lambda: H.saturated_fraction(np.ones((2, 2)), "gelu"), ValueError,
+    r"activation must be one of")
+row("saturated_fraction-threshold-zero", lambda: H.saturated_fraction(np.ones((2, 2)), "tanh", 0.0), ValueError,
+    r"threshold must be > 0")
+row("saturated_fraction-threshold-nan", lambda: H.saturated_fraction(np.ones((2, 2)), "tanh", NAN), ValueError,
+    r"threshold must be finite")
+row("saturated_fraction-strings", lambda: H.saturated_fraction(np.array(["a"]), "tanh"), TypeError, r"pre must be a numeric")
+row("saturated_fraction-empty", lambda: H.saturated_fraction(np.ones((0, 2)), "tanh"), ValueError, r"pre must hold")
+row("dead_fraction-1d", lambda: H.dead_fraction(np.ones(4), "relu"), ValueError, r"pre must be 2-dimensional")
+row("dead_fraction-activation", lambda: H.dead_fraction(np.ones((2, 2)), "elu"), ValueError, r"activation must be one of")
+row("activation_stats-foreign-cache", lambda: H.activation_stats(_net((3, 4, 4, 2)), _pass()[2]), ValueError,
+    r"cache must come from a forward pass of this 3-layer network")
+row("activation_stats-not-a-network", lambda: H.activation_stats(None, _pass()[2]), TypeError, r"net must be an MLP")
+row("layer_stats-foreign-grads", lambda: H.layer_stats(*_pass()[::2], H.Grads([], [], [], [])), ValueError,
+    r"grads must come from a backward pass of this 2-layer network")
+row("layer_stats-not-grads", lambda: H.layer_stats(*_pass()[::2], grads={"w": 1}), TypeError, r"grads must be the Grads")
+row("update_ratio-lr-nan", lambda: H.update_ratio(*_grads()[:2], NAN), ValueError, r"lr must be finite")
+row("update_ratio-lr-negative", lambda: H.update_ratio(*_grads()[:2], -1.0), ValueError, r"lr must be > 0")
+
+# -- theory ------------------------------------------------------------------------------------
+row("predicted_variances-negative-depth", lambda: H.predicted_variances(-1, 2.0), ValueError,
+    r"depth must be a positive integer, got -1")
+row("predicted_variances-zero-depth", lambda: H.predicted_variances(0, 2.0), ValueError, r"depth must be a positive")
+row("predicted_variances-float-depth", lambda: H.predicted_variances(3.0, 2.0), TypeError, r"depth must be an integer")
+row("predicted_variances-sigma-w2-negative", lambda: H.predicted_variances(3, -2.0), ValueError, r"sigma_w2 must be >= 0")
+row("predicted_variances-sigma-w2-inf", lambda: H.predicted_variances(3, INF), ValueError, r"sigma_w2 must be finite")
+row("predicted_variances-sigma-b2-nan", lambda: H.predicted_variances(3, 2.0, sigma_b2=NAN), ValueError,
+    r"sigma_b2 must be finite")
+row("predicted_variances-input-moment", lambda: H.predicted_variances(3, 2.0, input_second_moment=-1.0), ValueError,
+    r"input_second_moment must be >= 0")
+row("predicted_variances-activation", lambda: H.predicted_variances(3, 2.0, "gelu"), ValueError, r"activation must be one of")
+row("length_map-q-negative", lambda: H.length_map(-1.0, 2.0), ValueError, r"variance must be >= 0")
+row("length_map-sigma-w2-nan", lambda: H.length_map(1.0, NAN), ValueError, r"sigma_w2 must be finite")
+row("length_map-sigma-b2-negative", lambda: H.length_map(1.0, 1.0, "tanh", -0.1), ValueError, r"sigma_b2 must be >= 0")
+row("second_moment-activation", lambda: H.second_moment("swish", 1.0), ValueError, r"activation must be one of")
+row("second_moment-variance-inf", lambda: H.second_moment("tanh", INF), ValueError, r"variance must be finite")
+row("gaussian_expectation-not-callable", lambda: H.gaussian_expectation(2.0, 1.0), TypeError, r"f must be a function")
+row("gaussian_expectation-variance", lambda: H.gaussian_expectation(np.cos, -1.0), ValueError, r"variance must be >= 0")
+
+# -- data --------------------------------------------------------------------------------------
+for name, call in {
+    "spirals": lambda n, rng: H.spirals(n, rng), "two_moons": lambda n, rng: H.two_moons(n, rng),
+    "circles": lambda n, rng: H.circles(n, rng), "xor": lambda n, rng: H.xor(n, rng),
+    "gaussian_inputs": lambda n, rng: H.gaussian_inputs(n, 3, rng),
+    "teacher_classification": lambda n, rng: H.teacher_classification(n, 3, 2, rng),
+    "teacher_regression": lambda n, rng: H.teacher_regression(n, 3, rng),
+}.items():
+    param = "n_per_class" if name == "spirals" else "n"
+    row(f"{name}-size-zero", lambda call=call: call(0, R(0)), ValueError, rf"{param} must be a positive integer")
+    row(f"{name}-size-negative", lambda call=call: call(-5, R(0)), ValueError, rf"{param} must be a positive integer")
+    row(f"{name}-no-generator", lambda call=call: call(10, 0), TypeError, r"rng must be a numpy.random.Generator")
+row("spirals-classes", lambda: H.spirals(10, R(0), classes=0), ValueError, r"classes must be a positive integer")
+row("spirals-noise", lambda: H.spirals(10, R(0), noise=-0.1), ValueError, r"noise must be >= 0")
+row("spirals-turns", lambda: H.spirals(10, R(0), turns=NAN), ValueError, r"turns must be finite")
+row("two_moons-noise", lambda: H.two_moons(10, R(0), noise=INF), ValueError, r"noise must be finite")
+row("circles-factor", lambda: H.circles(10, R(0), factor=0.0), ValueError, r"factor must be > 0")
+row("gaussian_inputs-dim", lambda: H.gaussian_inputs(10, 0, R(0)), ValueError, r"dim must be a positive integer")
+row("gaussian_inputs-dtype", lambda: H.gaussian_inputs(10, 2, R(0), dtype=int), ValueError, r"dtype must be float32")
+row("teacher_classification-classes", lambda: H.teacher_classification(10, 2, 0, R(0)), ValueError, r"classes must be")
+row("teacher_classification-hidden", lambda: H.teacher_classification(10, 2, 2, R(0), hidden=-1), ValueError,
+    r"hidden must be")
+row("teacher_regression-outputs", lambda: H.teacher_regression(10, 2, R(0), outputs=0), ValueError, r"outputs must be")
+row("teacher_regression-noise", lambda: H.teacher_regression(10, 2, R(0), noise=-1.0), ValueError, r"noise must be >= 0")
+
+# -- plotting ----------------------------------------------------------------------------------
+row("healthy_band-low-negative", lambda: H.healthy_band(_ax(), -1.0, 2.0), ValueError, r"low must be > 0")
+row("healthy_band-high-nan", lambda: H.healthy_band(_ax(), 0.5, NAN), ValueError, r"high must be finite")
+row("healthy_band-inverted", lambda: H.healthy_band(_ax(), 2.0, 0.5), ValueError, r"low must be smaller than high")
+row("ridge-no-samples", lambda: H.ridge(_ax(), []), ValueError, r"samples must be a sequence of arrays")
+row("ridge-bins-zero", lambda: H.ridge(_ax(), [np.ones(3)], bins=0), ValueError, r"bins must be a positive integer")
+row("ridge-labels-mismatch", lambda: H.ridge(_ax(), [np.ones(3)] * 2, labels=["a"]), ValueError,
+    r"labels must have one entry per sample array \(2\)")
+row("ridge-value-range", lambda: H.ridge(_ax(), [np.ones(3)], value_range=(1.0, -1.0)), ValueError,
+    r"value_range must be \(low, high\)")
+row("per_layer-empty", lambda: H.per_layer(_ax(), []), ValueError, r"values must hold one number")
+row("per_layer-strings", lambda: H.per_layer(_ax(), ["a", "b"]), TypeError, r"values must be a numeric array")
+row("loss_curves-not-a-mapping", lambda: H.loss_curves(_ax(), [np.ones(3)]), TypeError, r"curves must map")
+row("decision_regions-3d-points", lambda: H.decision_regions(_ax(), lambda g: g, np.ones((4, 3)), np.zeros(4)),
+    ValueError, r"x must have shape \(n >= 1, 2\)")
+row("decision_regions-labels", lambda: H.decision_regions(_ax(), lambda g: g, np.ones((4, 2)), np.zeros(3)),
+    ValueError, r"y must have one label per row of x \(4\)")
+row("decision_regions-predict", lambda: H.decision_regions(_ax(), None, np.ones((4, 2)), np.zeros(4)), TypeError,
+    r"predict must be a function")
+row("decision_regions-resolution", lambda: H.decision_regions(_ax(), lambda g: g, np.ones((4, 2)), np.zeros(4),
+                                                              resolution=0), ValueError, r"resolution must be")
+
+# -- labs and report ---------------------------------------------------------------------------
+row("Control-name", lambda: H.Control("not valid", (1,), 1), ValueError, r"name must be a Python identifier")
+row("Control-default", lambda: H.Control("x", (1, 2), 3), ValueError, r"default of control 'x' must be one of")
+row("Lab-name", lambda: Lab("Lab One", [H.Control("x", (1,), 1)], print, print, print), ValueError, r"name must be")
+row("Lab-compute", lambda: Lab("lab", [H.Control("x", (1,), 1)], None, print, print), TypeError, r"compute must be")
+row("Lab-params-value", lambda: _lab().params(x=5), ValueError, r"x must be one of \(1, 2\)")
+row("Lab-params-unknown", lambda: _lab().params(y=1), ValueError, r"unknown control 'y'")
+row("Lab-frames-max-frames", lambda: _lab().frames(max_frames=1), ValueError, r"has 2 settings but max_frames is 1")
+row("Lab-frames-max-frames-zero", lambda: _lab().frames(max_frames=0), ValueError, r"max_frames must be a positive")
+row("Lab-frames-dpi", lambda: _lab().frames(dpi=0), ValueError, r"dpi must be a positive integer")
+row("Lab-frames-colors", lambda: _lab().frames(colors=1000), ValueError, r"colors must be at most 256")
+row("glue-name", lambda: H.glue(None, 1.0), ValueError, r"name must be a non-empty string")
+row("glue-fmt", lambda: H.glue("x", "text", "{:.2f}"), ValueError, r"fmt '\{:.2f\}' cannot format 'text'")
+row("check-claim", lambda: H.check(True, None), ValueError, r"claim must be")
+row("check_close-rtol", lambda: H.check_close(1.0, 1.0, rtol=NAN), ValueError, r"rtol must be a finite number")
+
+
+@pytest.mark.parametrize("call, exc, match", ROWS)
+def test_bad_input_is_rejected_with_a_message_naming_the_parameter(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_the_table_is_large_and_covers_every_public_core_function():
+    import inspect
+
+    covered = " ".join(p.id for p in ROWS)
+    public = {
+        name for name, obj in vars(H).items()
+        if callable(obj) and not name.startswith("_") and inspect.getmodule(obj) is not None
+        and inspect.getmodule(obj).__name__.split(".")[-1] in {
+            "initializers", "activations", "network", "training", "diagnostics", "theory", "data", "plotting",
+            "labs", "report"}
+    }
+    # functions with nothing to validate (no arguments a reader could get wrong) or tested elsewhere
+    exempt = {"use_style", "show", "MLP", "Cache", "Grads", "History", "LayerStats", "Activation", "LiveLab", "Workspace",
+              "mean_squared_error", "softmax_cross_entropy"}
+    aliases = {"mean_squared_error": "mse", "softmax_cross_entropy": "cross_entropy"}
+    missing = sorted(n for n in public - exempt if n not in covered) + sorted(
+        n for n, a in aliases.items() if a not in covered)
+    assert not missing, f"no bad-input row for {missing}"
+    assert len(ROWS) >= 250

@@ -1,0 +1,362 @@
+"""The built book in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Every page listed in ``_toc.yml`` is loaded from a server on 127.0.0.1 and checked for what a reader
+would notice: errors, requests to other hosts, raw TeX, broken or undescribed images, labs that do
+not respond, launch buttons that point to the wrong notebook, search, and accessibility (axe-core,
+serious and critical violations, theme chrome included). A full-page screenshot of every page is
+written to ``tests/screenshots/`` (``--screenshots DIR`` to change) for a human look.
+
+On CI a missing browser fails the run; elsewhere these tests are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import struct
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from conftest import ROOT, source_of, toc_pages
+
+AXE = ROOT / "tests" / "vendor" / "axe.min.js"  # axe-core 4.14.1, see tests/vendor/README.md
+PAGES = toc_pages()
+NOTEBOOK_PAGES = [p for p in PAGES if source_of(p).suffix == ".ipynb"]
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+VIEWPORT = {"width": 1280, "height": 900}
+
+
+def _lab_count(docname: str) -> int:
+    """Number of static labs in a notebook's committed outputs (``helpers.labs.Lab.show``)."""
+    source = source_of(docname)
+    if source.suffix != ".ipynb":
+        return 0
+    nb = json.loads(source.read_text(encoding="utf-8"))
+    return sum("".join(out.get("data", {}).get("text/html", "")).count('class="ib-lab"')
+               for cell in nb["cells"] for out in cell.get("outputs", []))
+
+
+LAB_PAGES = [p for p in PAGES if _lab_count(p)]
+
+
+def per_page(docnames: list[str]) -> list:
+    """Parameters for per-page tests, with the page as id: all tests of one page run on one xdist
+    worker (see conftest.work_unit), so each page is visited once."""
+    return [pytest.param(d, id=d) for d in docnames]
+
+
+# -- loading a page and recording what happened ------------------------------------------------
+
+@dataclass
+class Visit:
+    """What loading one page did: everything the per-page tests below assert on."""
+
+    docname: str
+    console_errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    images: list[dict] = field(default_factory=list)
+    math: dict = field(default_factory=dict)
+    raw_tex: list[str] = field(default_factory=list)
+    axe: list[dict] = field(default_factory=list)
+    screenshot: Path | None = None
+    first_screen: bytes = b""
+    binder_links: list[str] = field(default_factory=list)
+
+
+def open_page(browser, site, url: str, visit: Visit | None = None):
+    """A new page with every request watched; requests to any other host are recorded and blocked."""
+    visit = visit or Visit(url)
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+
+    def route(r):
+        u = r.request.url
+        parts = urlsplit(u)
+        if parts.scheme in ("data", "blob") or parts.netloc == site.host:
+            r.continue_()
+        else:
+            visit.foreign.append(u)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: visit.console_errors.append(f"{m.text} ({m.location.get('url', '')})")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: visit.console_errors.append(f"uncaught: {e}"))
+    page.on("requestfailed", lambda r: visit.failed.append(f"{r.url}: {r.failure}"))
+    page.on("response", lambda r: visit.failed.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+    page.goto(url, wait_until="load")
+    wait_for_math(page)
+    page.wait_for_load_state("networkidle")
+    return context, page
+
+
+def wait_for_math(page) -> None:
+    page.evaluate("""async () => {
+        if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+    }""")
+
+
+def load_all_images(page) -> None:
+    """Make lazily loaded images load now and wait until every image has loaded or failed."""
+    page.evaluate("""async () => {
+        const imgs = Array.from(document.images);
+        imgs.forEach(img => { if (img.loading === 'lazy') img.loading = 'eager'; });
+        await Promise.all(imgs.map(img => img.complete ? null :
+            new Promise(r => { img.addEventListener('load', r); img.addEventListener('error', r); })));
+    }""")
+
+
+_MATH_STATE = """() => {
+    const math = Array.from(document.querySelectorAll('.math'));
+    return {
+        total: math.length,
+        untypeset: math.filter(el => !el.querySelector('mjx-container')).map(el => el.textContent.slice(0, 80)),
+        errors: Array.from(document.querySelectorAll('mjx-merror, [data-mjx-error]'))
+                     .map(el => el.getAttribute('data-mjx-error') || el.textContent).slice(0, 10),
+    };
+}"""
+
+# Text that is still TeX: delimiters, or a backslash command, outside code and outside typeset math.
+_RAW_TEX = r"""() => {
+    const skip = 'pre, code, script, style, textarea, mjx-container, .highlight, .math';
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const tex = /\\[()\[\]]|\$\$|\\(frac|operatorname|mathbb|mathcal|sigma|phi|sum|prod|sqrt|partial|delta|chi|left|right|begin|end|text|cdot|odot|top|lVert|rVert|big|tfrac|dfrac|mathrm|quad|qquad)\b|(^|[^\w$])\$[^$\s][^$]*[^$\s]\$(?![\w$])/;
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        if (n.parentElement && n.parentElement.closest(skip)) continue;
+        if (tex.test(n.textContent)) out.push(n.textContent.trim().slice(0, 120));
+    }
+    return out.slice(0, 20);
+}"""
+
+_IMAGES = """() => Array.from(document.images).map(img => ({
+    src: img.currentSrc.startsWith('data:') ? img.currentSrc.slice(0, 40) + '...' : img.currentSrc,
+    alt: img.getAttribute('alt'),
+    loaded: img.complete && img.naturalWidth > 0,
+    content: !!img.closest('article, .bd-article'),
+}))"""
+
+
+@pytest.fixture(scope="session")
+def visits(browser, site, screenshots):
+    """Load each toc page once (lazily) and record a :class:`Visit`; the tests below share them."""
+    cache: dict[str, Visit] = {}
+    axe_source = AXE.read_text(encoding="utf-8")
+
+    def get(docname: str) -> Visit:
+        if docname in cache:
+            return cache[docname]
+        visit = Visit(docname)
+        context, page = open_page(browser, site, f"{site.url}{docname}.html", visit)
+        try:
+            load_all_images(page)
+            visit.images = page.evaluate(_IMAGES)
+            visit.math = page.evaluate(_MATH_STATE)
+            visit.raw_tex = page.evaluate(_RAW_TEX)
+            visit.screenshot = screenshots / f"{docname.replace('/', '__')}.png"
+            page.screenshot(path=str(visit.screenshot), full_page=True)
+            visit.first_screen = page.screenshot()
+            launch = page.get_by_role("button", name=re.compile("launch", re.I))
+            if launch.count():
+                launch.first.click()  # open the launch menu, as a reader would, before reading its links
+                binder = page.locator('a[href^="https://mybinder.org/"]')
+                binder.first.wait_for(state="visible")
+                visit.binder_links = [binder.nth(i).get_attribute("href") for i in range(binder.count())]
+                page.keyboard.press("Escape")
+            page.add_script_tag(content=axe_source)
+            result = page.evaluate("""async () => {
+                const r = await axe.run(document, {resultTypes: ['violations']});
+                return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+            }""")
+            visit.axe = [v for v in result if v["impact"] in ("serious", "critical")]
+        finally:
+            context.close()
+        cache[docname] = visit
+        return visit
+
+    return get
+
+
+# -- every page ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_page_loads_cleanly(visits, docname):
+    """No console errors, no failed requests, no request to any host but the local server."""
+    visit = visits(docname)
+    assert not visit.console_errors, f"console errors on {docname}:\n" + "\n".join(visit.console_errors)
+    assert not visit.failed, f"failed requests on {docname}:\n" + "\n".join(visit.failed)
+    assert not visit.foreign, f"requests to other hosts from {docname}:\n" + "\n".join(visit.foreign)
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_math_is_typeset(visits, docname):
+    visit = visits(docname)
+    assert not visit.math["untypeset"], f"math left as TeX on {docname}: {visit.math['untypeset'][:5]}"
+    assert not visit.math["errors"], f"MathJax errors on {docname}: {visit.math['errors']}"
+    assert not visit.raw_tex, f"raw TeX visible on {docname}: {visit.raw_tex}"
+    source = source_of(docname).read_text(encoding="utf-8")
+    if "$" in source or "{math}" in source:
+        assert visit.math["total"] > 0, f"{docname} has math in its source but none on the page"
+
+
+_FILENAME_ALT = re.compile(r"^[\w./-]+\.(png|jpe?g|svg|gif|webp)$", re.I)
+_GENERIC_ALT = {"image", "figure", "plot", "png", "picture", "graph", "chart", "img"}
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_images_load_and_have_meaningful_alt_text(visits, docname):
+    """Every image loads; its alt text is not empty, generic or a file name. A figure in the text
+    must describe what it shows (at least four words); a logo in the theme may just name itself."""
+    for img in visits(docname).images:
+        assert img["loaded"], f"broken image on {docname}: {img['src']}"
+        alt = (img["alt"] or "").strip()
+        words = 4 if img["content"] else 1
+        assert len(alt.split()) >= words and alt.lower() not in _GENERIC_ALT and not _FILENAME_ALT.match(alt), (
+            f"image on {docname} lacks a meaningful alt text (got {img['alt']!r}): {img['src']}")
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_no_serious_accessibility_violations(visits, docname):
+    """axe-core on the whole page, theme chrome included, with no rule disabled."""
+    violations = visits(docname).axe
+    assert not violations, f"axe-core on {docname}:\n" + "\n".join(
+        f"[{v['impact']}] {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_full_page_screenshot_written(visits, docname):
+    """The full-page screenshot exists at the page's size, and the page does not render blank."""
+    from PIL import Image
+
+    visit = visits(docname)
+    header = visit.screenshot.read_bytes()[:24]  # a tall page is too big to decode just to check it
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{visit.screenshot} is not a PNG"
+    width, height = struct.unpack(">II", header[16:24])
+    assert width == VIEWPORT["width"] and height >= VIEWPORT["height"], f"odd screenshot size {width}x{height}"
+    with Image.open(io.BytesIO(visit.first_screen)) as image:
+        low, high = image.convert("L").getextrema()
+    assert high - low > 100, f"the first screen of {docname} is blank"
+
+
+# -- labs, launch buttons, search ----------------------------------------------------------------
+
+@pytest.mark.parametrize("docname", per_page(LAB_PAGES))
+def test_static_lab_controls_change_the_figure(browser, site, docname):
+    """Move every control of every lab: the frame (src) and its description (alt) change."""
+    context, page = open_page(browser, site, f"{site.url}{docname}.html")
+    try:
+        labs = page.locator("div.ib-lab")
+        assert labs.count() == _lab_count(docname), "the page does not show every lab of the notebook"
+        for i in range(labs.count()):
+            lab = labs.nth(i)
+            img = lab.locator("img.ib-lab-frame")
+            controls = lab.locator("[data-k]")
+            assert controls.count() >= 1, f"lab {i} on {docname} has no controls"
+            for k in range(controls.count()):
+                control = controls.nth(k)
+                before = (img.get_attribute("src"), img.get_attribute("alt"))
+                if control.evaluate("el => el.tagName") == "SELECT":
+                    options = control.locator("option")
+                    current = control.input_value()
+                    other = next(options.nth(j).get_attribute("value") for j in range(options.count())
+                                 if options.nth(j).get_attribute("value") != current)
+                    control.select_option(other)
+                else:
+                    at_max = control.evaluate("el => +el.value >= +el.max")
+                    output = lab.locator(f'output[for="{control.get_attribute("id")}"]')
+                    shown = output.text_content()
+                    control.focus()
+                    page.keyboard.press("ArrowLeft" if at_max else "ArrowRight")
+                    assert output.text_content() != shown, f"lab {i} control {k}: the value shown did not change"
+                after = (img.get_attribute("src"), img.get_attribute("alt"))
+                assert after[0] != before[0], f"lab {i} control {k} on {docname}: the figure did not change"
+                assert after[1] != before[1], f"lab {i} control {k} on {docname}: the alt text did not change"
+                assert page.evaluate("img => img.complete && img.naturalWidth > 0", img.element_handle())
+    finally:
+        context.close()
+
+
+def _repository() -> tuple[str, str, str]:
+    repo = CONFIG["repository"]
+    owner_name = urlsplit(repo["url"]).path.strip("/").removesuffix(".git")
+    return owner_name, repo.get("branch", "main"), (repo.get("path_to_book") or "").strip("/")
+
+
+@pytest.mark.parametrize("docname", per_page(NOTEBOOK_PAGES))
+def test_launch_button_opens_this_notebook_on_binder(visits, docname):
+    links = visits(docname).binder_links
+    assert len(links) == 1, f"{docname}: expected one Binder link in the launch menu, found {links}"
+    parts = urlsplit(links[0])
+    owner_name, branch, path_to_book = _repository()
+    assert parts.scheme == "https" and parts.netloc == "mybinder.org", links[0]
+    assert parts.path == f"/v2/gh/{owner_name}/{branch}", f"{docname}: wrong repository or branch in {links[0]}"
+    urlpath = parse_qs(parts.query)["urlpath"][0]
+    notebook = "/".join(filter(None, [path_to_book, f"{docname}.ipynb"]))
+    assert urlpath == f"lab/tree/{notebook}", f"{docname}: Binder opens {urlpath!r}, not {notebook!r}"
+    assert (ROOT / notebook).is_file()
+
+
+def _search_word(docname: str, titles: dict[str, str]) -> str:
+    """A word of the page's title that no other page's title has (the longest such word)."""
+    def words(text):
+        return {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)}
+
+    others = set().union(*(words(t) for d, t in titles.items() if d != docname))
+    candidates = sorted(words(titles[docname]) - others, key=len, reverse=True)
+    return candidates[0] if candidates else sorted(words(titles[docname]), key=len, reverse=True)[0]
+
+
+@pytest.fixture(scope="session")
+def page_titles(site) -> dict[str, str]:
+    titles = {}
+    for docname in PAGES:
+        text = (site.root / f"{docname}.html").read_text(encoding="utf-8")
+        match = re.search(r"<h1[^>]*>(.*?)</h1>", text, flags=re.S)
+        titles[docname] = re.sub(r"<[^>]+>|&\w+;|#", " ", match.group(1)) if match else docname
+    return titles
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_search_finds_the_page(browser, site, page_titles, docname):
+    word = _search_word(docname, page_titles)
+    context, page = open_page(browser, site, f"{site.url}search.html?q={word}")
+    try:
+        result = page.locator(f'#search-results a[href*="{docname}.html"]')
+        result.first.wait_for(state="attached", timeout=20_000)
+        assert result.count() >= 1
+    finally:
+        context.close()
+
+
+# -- offline ---------------------------------------------------------------------------------------
+
+def test_zipped_site_reads_offline(browser, site, tmp_path):
+    """Zip the site, unzip it elsewhere and open it from disk with every network request refused."""
+    archive = shutil.make_archive(str(tmp_path / "book"), "zip", site.root)
+    unpacked = tmp_path / "unpacked"
+    with zipfile.ZipFile(archive) as zf:
+        zf.extractall(unpacked)
+    context = browser.new_context(viewport=VIEWPORT)
+    network = []
+    context.route("**/*", lambda r: (network.append(r.request.url), r.abort()) if not r.request.url.startswith(("file:", "data:", "blob:")) else r.continue_())
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto((unpacked / "chapters" / "notation.html").as_uri(), wait_until="load")
+        wait_for_math(page)
+        math = page.evaluate(_MATH_STATE)
+    finally:
+        context.close()
+    assert math["total"] > 0 and not math["untypeset"] and not math["errors"], math
+    assert not network, f"offline page tried the network: {network}"
+    assert not errors, errors

@@ -1,0 +1,347 @@
+"""Tests for helpers.finite_width: predictions against closed forms and simulation, the ensemble
+sampler against explicit weight matrices, and the batched trainer against helpers.train.
+
+Every random test is seeded; Monte Carlo tolerances are stated next to each assertion and are
+several standard errors wide.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import helpers as H
+from helpers import finite_width as fw
+
+EULER_GAMMA = 0.5772156649015329
+
+
+# --------------------------------------------------------------------------------------------
+# predicted_scales and weight_variance
+
+
+def test_predicted_scales_he_is_flat_and_xavier_halves():
+    widths = [64] * 11
+    he = fw.predicted_scales(widths, [2 / 64] * 10)
+    assert np.allclose(he.pre_variance, 2.0) and np.allclose(he.post_second_moment, 1.0)
+    assert np.allclose(he.delta_variance, 0.5)      # activated output: Var[delta^(L)] = 1/2 of a unit gradient
+    xavier = fw.predicted_scales(widths, [1 / 64] * 10)
+    assert np.allclose(xavier.post_second_moment, 0.5 ** np.arange(1, 11))
+    assert np.allclose(xavier.delta_variance[:-1] / xavier.delta_variance[1:], 0.5)
+
+
+def test_predicted_scales_telescopes_to_a_width_ratio():
+    widths = [30, 50, 400, 20, 100, 70]
+    fan_in = fw.predicted_scales(widths, [2 / n for n in widths[:-1]])
+    fan_out = fw.predicted_scales(widths, [2 / n for n in widths[1:]])
+    n1, nL = widths[1], widths[-1]
+    assert fan_in.delta_variance[0] / fan_in.delta_variance[-1] == pytest.approx(nL / n1, rel=1e-12)
+    assert fan_out.pre_variance[-1] / fan_out.pre_variance[0] == pytest.approx(n1 / nL, rel=1e-12)
+    assert np.allclose(fan_out.delta_variance, fan_out.delta_variance[0])
+
+
+def test_predicted_scales_leaky_and_linear_output():
+    a = 0.5
+    s = fw.predicted_scales([10, 10, 10], [2 / (1.25 * 10)] * 2, slope=a, activate_output=False)
+    assert s.post_second_moment[0] == pytest.approx(1.0)
+    assert s.post_second_moment[1] == pytest.approx(s.pre_variance[1])   # linear last layer: h = z
+    assert s.delta_variance[-1] == 1.0
+    assert s.delta_variance[0] == pytest.approx((1 + a * a) / 2 * 10 * 2 / (1.25 * 10))
+
+
+def test_predicted_scales_matches_simulation():
+    """Wide layers (512), 6 layers, widths changing: every layer within 15 % of the prediction."""
+    rng = np.random.default_rng(0)
+    widths = [256, 512, 256, 512, 256, 512, 256]
+    var_w = [fw.weight_variance("kaiming_normal", (o, i), mode="fan_out") for i, o in zip(widths[:-1], widths[1:])]
+    pred = fw.predicted_scales(widths, var_w)
+    fwd, bwd = [], []
+    for _ in range(4):
+        net = H.build_mlp(widths, rng, init="kaiming_normal", init_kwargs={"mode": "fan_out"}, activate_output=True)
+        _, cache = H.forward(net, rng.standard_normal((256, widths[0])))
+        grads = H.backward(net, cache, rng.standard_normal(cache.post[-1].shape))
+        fwd.append([np.mean(z**2) for z in cache.pre])
+        bwd.append([np.mean(d**2) for d in grads.d_pre])
+    assert np.allclose(np.mean(fwd, axis=0), pred.pre_variance, rtol=0.15)
+    assert np.allclose(np.mean(bwd, axis=0), pred.delta_variance, rtol=0.15)
+
+
+@pytest.mark.parametrize("init, kwargs", [
+    ("kaiming_normal", {}), ("kaiming_uniform", {"a": math.sqrt(5)}), ("kaiming_normal", {"mode": "fan_out"}),
+    ("xavier_uniform", {}), ("xavier_normal", {"gain": 2.0}), ("lecun_normal", {}), ("lecun_uniform", {}),
+    ("glorot_standard", {}),
+])
+def test_weight_variance_matches_the_draw(init, kwargs):
+    shape = (300, 200)
+    w = H.INITIALIZERS[init](shape, np.random.default_rng(1), **kwargs)
+    # 60,000 draws: the sample variance is within 2 % (more than 5 standard errors).
+    assert np.var(w) == pytest.approx(fw.weight_variance(init, shape, **kwargs), rel=0.02)
+
+
+def test_weight_variance_pytorch_default_is_a_sixth_of_he():
+    shape = (64, 32, 3, 3)
+    default = fw.weight_variance("kaiming_uniform", shape, a=math.sqrt(5))
+    assert default == pytest.approx(1 / (3 * 288), rel=1e-12)
+    assert fw.weight_variance("kaiming_normal", shape) / default == pytest.approx(6.0, rel=1e-12)
+
+
+def test_weight_variance_rejects_bad_input():
+    with pytest.raises(ValueError, match="init"):
+        fw.weight_variance("orthogonal", (3, 3))
+    with pytest.raises(ValueError, match="takes only"):
+        fw.weight_variance("glorot_standard", (3, 3), gain=2.0)
+    with pytest.raises(ValueError, match="mode"):
+        fw.weight_variance("kaiming_normal", (3, 3), mode="fan_avg")
+    with pytest.raises(ValueError, match="gain"):
+        fw.weight_variance("xavier_normal", (3, 3), gain=-1.0)
+
+
+def test_predicted_scales_rejects_bad_input():
+    with pytest.raises(ValueError, match="one entry per layer"):
+        fw.predicted_scales([4, 4, 4], [0.5])
+    with pytest.raises(TypeError, match="widths"):
+        fw.predicted_scales("44", [0.5])
+    with pytest.raises(ValueError, match=r"widths\[1\]"):
+        fw.predicted_scales([4, 0], [0.5])
+    with pytest.raises(ValueError, match="slope"):
+        fw.predicted_scales([4, 4], [0.5], slope=-0.1)
+    with pytest.raises(ValueError, match=r"weight_variances\[0\]"):
+        fw.predicted_scales([4, 4], [float("nan")])
+
+
+# --------------------------------------------------------------------------------------------
+# finite width: closed forms
+
+
+def test_norm_factor_variance_closed_forms():
+    assert fw.norm_factor_variance(10) == pytest.approx(0.5)            # ReLU: 5/n
+    assert fw.norm_factor_variance(10, slope=1.0) == pytest.approx(0.2)  # linear: chi-square, 2/n
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.3, 1.0])
+def test_norm_factor_variance_monte_carlo(slope):
+    """200,000 factors of width 8: the relative variance agrees within 3 % (about 4 standard errors)."""
+    width, rng = 8, np.random.default_rng(2)
+    g = rng.standard_normal((200_000, width))
+    phi2 = np.where(g > 0, g, slope * g) ** 2
+    factor = 2 / (1 + slope**2) * phi2.mean(axis=1)
+    assert factor.mean() == pytest.approx(1.0, abs=0.01)
+    assert factor.var() == pytest.approx(fw.norm_factor_variance(width, slope), rel=0.03)
+
+
+def test_predicted_norm_moments_against_simulation():
+    """Width 20, depth 5, 40,000 networks: mean within 2 %, second moment within 6 %."""
+    widths = [20] * 6
+    mean, second = fw.predicted_norm_moments(widths)
+    assert np.allclose(mean, 1.0)
+    assert second[-1] == pytest.approx(1.25**5, rel=1e-12)
+    m = fw.squared_norm_ensemble(widths, 40_000, np.random.default_rng(3))
+    assert m[:, -1].mean() == pytest.approx(1.0, rel=0.02)
+    assert np.mean(m[:, -1] ** 2) == pytest.approx(second[-1], rel=0.06)
+
+
+def test_predicted_norm_moments_other_sigma_w2():
+    mean, second = fw.predicted_norm_moments([10, 10, 10], sigma_w2=1.0)
+    assert np.allclose(mean, [1.0, 0.5, 0.25])
+    assert second[1] == pytest.approx(0.25 * 1.5)
+
+
+def test_digamma_at_half_integers():
+    psi = fw._digamma_half_integers(6)
+    expected = [-EULER_GAMMA - 2 * math.log(2), -EULER_GAMMA, 2 - EULER_GAMMA - 2 * math.log(2), 1 - EULER_GAMMA,
+                2 + 2 / 3 - EULER_GAMMA - 2 * math.log(2), 1.5 - EULER_GAMMA]
+    assert np.allclose(psi, expected, rtol=1e-12)
+
+
+def test_relu_log_norm_mean_against_simulation():
+    """E[log M_L | alive] for width 6, depth 8: 50,000 networks give it to within 0.03 (about 4 SE)."""
+    widths = [6] * 9
+    predicted = fw.relu_log_norm_mean(widths)
+    m = fw.squared_norm_ensemble(widths, 50_000, np.random.default_rng(4))
+    for layer in (1, 4, 8):
+        alive = m[:, layer] > 0
+        assert np.mean(np.log(m[alive, layer])) == pytest.approx(predicted[layer], abs=0.03)
+    assert predicted[0] == 0.0 and np.all(np.diff(predicted) < 0)
+
+
+def test_relu_log_norm_mean_is_negative_but_approaches_zero_with_width():
+    narrow, wide = fw.relu_log_norm_mean([10] * 51), fw.relu_log_norm_mean([1000] * 51)
+    assert narrow[-1] < wide[-1] < 0
+    assert wide[-1] == pytest.approx(-50 * 2.5 / 1000, rel=0.05)   # about -c/(2n) per layer for wide layers
+
+
+def test_relu_survival_against_simulation():
+    """Width 3, depth 5: P(alive) = (7/8)^5; 40,000 networks give it within 0.01 (about 4 SE)."""
+    widths = [3] * 6
+    assert fw.relu_survival(widths)[-1] == pytest.approx((7 / 8) ** 5, rel=1e-12)
+    m = fw.squared_norm_ensemble(widths, 40_000, np.random.default_rng(5))
+    assert np.mean(m[:, -1] > 0) == pytest.approx((7 / 8) ** 5, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------
+# the ensemble sampler
+
+
+def _ks_statistic(a: np.ndarray, b: np.ndarray) -> float:
+    grid = np.sort(np.concatenate([a, b]))
+    cdf_a = np.searchsorted(np.sort(a), grid, side="right") / len(a)
+    cdf_b = np.searchsorted(np.sort(b), grid, side="right") / len(b)
+    return float(np.max(np.abs(cdf_a - cdf_b)))
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.5])
+def test_projection_matches_explicit_matrices(slope):
+    """Two samples of 3000 networks (width 8, depth 6): Kolmogorov-Smirnov distance below 0.05,
+    the 0.1 % critical value being about 0.05."""
+    widths = [8] * 7
+    proj = fw.squared_norm_ensemble(widths, 3000, np.random.default_rng(6), slope=slope, method="projection")
+    mats = fw.squared_norm_ensemble(widths, 3000, np.random.default_rng(7), slope=slope, method="matrices", chunk=512)
+    for layer in (1, 3, 6):
+        assert _ks_statistic(proj[:, layer], mats[:, layer]) < 0.05
+
+
+def test_ensemble_shape_first_column_and_determinism():
+    m = fw.squared_norm_ensemble([5, 7, 9], 11, np.random.default_rng(8))
+    assert m.shape == (11, 3) and np.all(m[:, 0] == 1.0) and np.all(m >= 0)
+    again = fw.squared_norm_ensemble([5, 7, 9], 11, np.random.default_rng(8))
+    assert np.array_equal(m, again)
+
+
+def test_uniform_weights_keep_the_mean():
+    """Uniform weights with He's variance: the mean of M_3 is 1 within 4 % (10,000 networks of width 16;
+    the standard deviation of M_3 is about 1.1, so the standard error is 0.011)."""
+    m = fw.squared_norm_ensemble([16] * 4, 10_000, np.random.default_rng(9), distribution="uniform")
+    assert m[:, -1].mean() == pytest.approx(1.0, rel=0.04)
+
+
+def test_ensemble_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="projection"):
+        fw.squared_norm_ensemble([4, 4], 3, rng, distribution="uniform", method="projection")
+    with pytest.raises(ValueError, match="method"):
+        fw.squared_norm_ensemble([4, 4], 3, rng, method="exact")
+    with pytest.raises(ValueError, match="distribution"):
+        fw.squared_norm_ensemble([4, 4], 3, rng, distribution="laplace")
+    with pytest.raises(ValueError, match="networks"):
+        fw.squared_norm_ensemble([4, 4], 0, rng)
+    with pytest.raises(TypeError, match="rng"):
+        fw.squared_norm_ensemble([4, 4], 3, 0)
+    with pytest.raises(ValueError, match="widths"):
+        fw.squared_norm_ensemble([4], 3, rng)
+    with pytest.raises(ValueError, match="sigma_w2"):
+        fw.squared_norm_ensemble([4, 4], 3, rng, sigma_w2=0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# train_ensemble
+
+
+def _data():
+    return H.teacher_classification(256, 5, 3, np.random.default_rng(10))
+
+
+@pytest.mark.parametrize("activation, momentum", [("relu", 0.9), ("leaky_relu", 0.0), ("tanh", 0.5)])
+def test_train_ensemble_reproduces_train(activation, momentum):
+    """Each network of the ensemble follows helpers.train exactly (same generator, same steps)."""
+    x, y = _data()
+    sizes = [5, 16, 16, 3]
+    nets, rngs, reference = [], [], []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        nets.append(H.build_mlp(sizes, rng, activation=activation, slope=0.1))
+        rngs.append(rng)
+        rng_ref = np.random.default_rng(seed)
+        net_ref = H.build_mlp(sizes, rng_ref, activation=activation, slope=0.1)
+        hist = H.train(net_ref, x, y, rng_ref, steps=40, lr=0.05, momentum=momentum, batch_size=16)
+        reference.append((hist, net_ref))
+    run = fw.train_ensemble(nets, x, y, rngs, steps=40, lr=0.05, momentum=momentum, batch_size=16)
+    for k, (hist, net_ref) in enumerate(reference):
+        assert np.allclose(run.loss[k], hist.loss, rtol=1e-9, atol=1e-12)
+        assert run.accuracy[k] == pytest.approx(hist.final_accuracy)
+        for w, w_ref in zip(nets[k].weights + nets[k].biases, net_ref.weights + net_ref.biases):
+            assert np.allclose(w, w_ref, rtol=1e-9, atol=1e-12)
+    assert np.all(run.diverged_at == -1)
+
+
+def test_train_ensemble_gradient_norms_at_init():
+    """delta_norm and weight_grad_norm are the norms of loss_and_grads on the first minibatch."""
+    x, y = _data()
+    rng = np.random.default_rng(3)
+    net = H.build_mlp([5, 8, 8, 3], rng)
+    idx = copy.deepcopy(rng).choice(len(x), size=32, replace=False)   # the first minibatch train_ensemble draws
+    _, grads, _ = H.loss_and_grads(net.copy(), x[idx], y[idx])
+    run = fw.train_ensemble([net], x, y, [rng], steps=1, lr=0.01, batch_size=32)
+    assert np.allclose(run.delta_norm[0], [np.linalg.norm(d) for d in grads.d_pre], rtol=1e-12)
+    assert np.allclose(run.weight_grad_norm[0], [np.linalg.norm(g) for g in grads.weights], rtol=1e-12)
+
+
+def test_train_ensemble_divergence_freezes_only_that_network():
+    x, y = _data()
+    sizes = [5, 16, 16, 16, 3]       # a deep linear network: huge weights overflow within a few steps
+    nets = [H.build_mlp(sizes, np.random.default_rng(0), activation="identity"),
+            H.build_mlp(sizes, np.random.default_rng(1), activation="identity", init="normal",
+                        init_kwargs={"std": 30.0})]
+    rngs = [np.random.default_rng(10), np.random.default_rng(11)]
+    initial = [w.copy() for w in nets[1].weights]
+    ref_net = nets[1].copy()
+    reference = H.train(ref_net, x, y, np.random.default_rng(11), steps=60, lr=0.05, momentum=0.9, batch_size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no RuntimeWarning may escape
+        run = fw.train_ensemble(nets, x, y, rngs, steps=60, lr=0.05, momentum=0.9, batch_size=32)
+    assert reference.diverged and run.diverged_at[1] == reference.diverged_at
+    assert np.all(np.isnan(run.loss[1, run.diverged_at[1]:])) and np.isnan(run.accuracy[1])
+    assert run.diverged_at[0] == -1 and np.all(np.isfinite(run.loss[0])) and run.accuracy[0] > 0.8
+    # Frozen at divergence: the weights are those helpers.train stopped with, not the initial ones.
+    assert all(np.allclose(a, b, rtol=1e-9, equal_nan=True) for a, b in zip(nets[1].weights, ref_net.weights))
+    assert not any(np.array_equal(a, b) for a, b in zip(initial, nets[1].weights))
+
+
+def test_train_ensemble_rejects_bad_input():
+    x, y = _data()
+    a = H.build_mlp([5, 8, 3], np.random.default_rng(0))
+    b = H.build_mlp([5, 9, 3], np.random.default_rng(0))
+    c = H.build_mlp([5, 8, 3], np.random.default_rng(0), activation="tanh")
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="one architecture"):
+        fw.train_ensemble([a, b], x, y, [rng, rng])
+    with pytest.raises(ValueError, match="activation"):
+        fw.train_ensemble([a, c], x, y, [rng, rng])
+    with pytest.raises(ValueError, match="rngs"):
+        fw.train_ensemble([a], x, y, [rng, rng])
+    with pytest.raises(TypeError, match="nets"):
+        fw.train_ensemble(a, x, y, [rng])
+    with pytest.raises(TypeError, match=r"rngs\[0\]"):
+        fw.train_ensemble([a], x, y, [0])
+    with pytest.raises(ValueError, match="momentum"):
+        fw.train_ensemble([a], x, y, [rng], momentum=1.0)
+    with pytest.raises(ValueError, match="columns"):
+        fw.train_ensemble([a], x[:, :4], y, [rng])
+    with pytest.raises(ValueError, match="labels"):
+        fw.train_ensemble([a], x, y + 5, [rng])
+    with pytest.raises(ValueError, match="lr"):
+        fw.train_ensemble([a], x, y, [rng], lr=0.0)
+
+
+# --------------------------------------------------------------------------------------------
+# running_mean and steps_to_threshold
+
+
+def test_running_mean():
+    out = fw.running_mean(np.array([[1.0, 2.0, 3.0, 4.0]]), 2)
+    assert np.allclose(out, [[1.0, 1.5, 2.5, 3.5]])
+    with pytest.raises(ValueError, match="window"):
+        fw.running_mean(np.ones((1, 3)), 0)
+
+
+def test_steps_to_threshold():
+    curves = np.array([[3.0, 2.0, 1.0, 0.5, 0.5], [3.0, 3.0, 3.0, 3.0, 3.0], [0.1, np.nan, np.nan, np.nan, np.nan]])
+    first = fw.steps_to_threshold(curves, 1.5, window=1)
+    assert first[0] == 2 and np.isnan(first[1]) and first[2] == 0
+    smoothed = fw.steps_to_threshold(curves[:1], 1.5, window=2)
+    assert smoothed[0] == 3                       # running means 3, 2.5, 1.5, 0.75, 0.5
+    with pytest.raises(ValueError, match="curves"):
+        fw.steps_to_threshold(np.ones(3), 1.0)

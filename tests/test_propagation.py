@@ -1,0 +1,364 @@
+"""helpers.propagation: random deep networks, their per-layer statistics, the forward and backward
+variance recursions, and the depths at which floating-point numbers overflow or underflow.
+
+Predictions are checked against closed forms, against helpers.theory, and against Monte Carlo runs of
+wide networks (seeded; tolerances stated next to each assertion). Depth computations are checked
+against exact rational arithmetic and against step-by-step multiplication in the given precision.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import helpers as H
+from helpers import propagation as P
+
+DTYPES = [np.float16, np.float32, np.float64]
+
+
+# -- random_network ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
+def test_random_network_weight_variance(mode):
+    sizes = [300, 200, 400]
+    net = P.random_network(sizes, np.random.default_rng(0), sigma_w2=2.0, mode=mode)
+    for w, (n_in, n_out) in zip(net.weights, zip(sizes[:-1], sizes[1:])):
+        assert w.shape == (n_out, n_in)
+        fan = n_in if mode == "fan_in" else n_out
+        # 60 000+ draws: the sample variance is within 2 % of the target (about 4 standard errors)
+        assert np.var(w) == pytest.approx(2.0 / fan, rel=0.02)
+        assert abs(np.mean(w)) < 4 * math.sqrt(2.0 / fan / w.size)
+    assert net.activate_output is True
+    assert all(np.all(b == 0) for b in net.biases)
+
+
+def test_random_network_biases_and_dtypes():
+    nets = {dt: P.random_network([50, 60, 70], np.random.default_rng(3), sigma_w2=1.5, sigma_b2=0.25, dtype=dt)
+            for dt in DTYPES}
+    for dt, net in nets.items():
+        assert net.dtype == np.dtype(dt)
+    # one seed, one network: the float32 weights are the float64 weights rounded
+    for w32, w64 in zip(nets[np.float32].weights, nets[np.float64].weights):
+        np.testing.assert_array_equal(w32, w64.astype(np.float32))
+    b = np.concatenate(nets[np.float64].biases)
+    assert np.var(b) == pytest.approx(0.25, rel=0.35)  # 130 draws: a loose but failing-capable bound
+
+
+def test_random_network_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="sizes"):
+        P.random_network([10], rng)
+    with pytest.raises(TypeError, match="sizes"):
+        P.random_network("10,10", rng)
+    with pytest.raises(ValueError, match=r"sizes\[1\]"):
+        P.random_network([10, 0], rng)
+    with pytest.raises(ValueError, match="sigma_w2"):
+        P.random_network([10, 10], rng, sigma_w2=0.0)
+    with pytest.raises(ValueError, match="mode"):
+        P.random_network([10, 10], rng, mode="fan_avg")
+    with pytest.raises(ValueError, match="dtype"):
+        P.random_network([10, 10], rng, dtype=np.int32)
+    with pytest.raises(TypeError, match="rng"):
+        P.random_network([10, 10], 0)
+    with pytest.raises(ValueError, match="sigma_b2"):
+        P.random_network([10, 10], rng, sigma_b2=-1.0)
+
+
+# -- propagate / simulate ------------------------------------------------------------------------
+
+def test_propagate_matches_forward_and_backward():
+    rng = np.random.default_rng(1)
+    net = P.random_network([20, 30, 25, 15], rng, sigma_w2=2.0, activation="relu")
+    x = rng.standard_normal((40, 20))
+    state = np.random.default_rng(7)
+    prop = P.propagate(net, x, state, keep=100)
+    out, cache = H.forward(net, x)
+    grad_out = np.random.default_rng(7).standard_normal(out.shape)
+    grads = H.backward(net, cache, grad_out)
+    np.testing.assert_allclose(prop.pre_var, [np.mean(z**2) for z in cache.pre], rtol=1e-12)
+    np.testing.assert_allclose(prop.act_rms, [np.sqrt(np.mean(h**2)) for h in cache.post], rtol=1e-12)
+    np.testing.assert_allclose(prop.grad_var, [np.mean(d**2) for d in grads.d_pre], rtol=1e-12)
+    np.testing.assert_array_equal(prop.dead, [H.dead_fraction(z, "relu") for z in cache.pre])
+    assert all(np.isnan(prop.saturated))
+    assert [len(s) for s in prop.pre_samples] == [100, 100, 100]
+    np.testing.assert_array_equal(prop.post_samples[1], cache.post[1].ravel()[:100])
+    assert prop.nonfinite_layer is None and prop.depth == 3
+    assert prop.forward_ratio == pytest.approx(math.sqrt(prop.pre_var[-1] / prop.pre_var[0]))
+    assert prop.backward_ratio == pytest.approx(math.sqrt(prop.grad_var[0] / prop.grad_var[-1]))
+
+
+def test_propagate_reports_overflow_without_warnings():
+    # sigma_w2 = 1e8: the rms grows 1e4-fold per layer and float32 overflows (max 3.4e38) at layer 10
+    with np.errstate(all="raise"):  # any floating-point warning inside would raise here
+        prop = P.simulate([64] * 21, np.random.default_rng(2), sigma_w2=1e8, dtype=np.float32, batch=8)
+    assert prop.nonfinite_layer is not None and 8 <= prop.nonfinite_layer <= 11
+    assert np.isfinite(prop.pre_var[prop.nonfinite_layer - 2])
+    assert P.diagnose(prop)[0] == "exploding activations"
+
+
+def test_propagate_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    net = P.random_network([5, 5], rng)
+    with pytest.raises(TypeError, match="net"):
+        P.propagate("net", np.zeros((2, 5)), rng)
+    with pytest.raises(ValueError, match="x"):
+        P.propagate(net, np.zeros(5), rng)
+    with pytest.raises(ValueError, match="keep"):
+        P.propagate(net, np.zeros((2, 5)), rng, keep=-1)
+    with pytest.raises(ValueError, match="batch"):
+        P.simulate([5, 5], rng, batch=0)
+
+
+@pytest.mark.parametrize("activation,sigma_w2", [("identity", 1.0), ("relu", 2.0), ("tanh", 1.5), ("sigmoid", 4.0)])
+def test_simulation_matches_predictions(activation, sigma_w2):
+    # The predictions are averages over random networks. One network of width n drifts by a random
+    # factor of relative size ~sqrt(5 L / n) (Hanin & Rolnick 2018), so average 16 networks of
+    # width 256 and depth 8: the mean's relative standard error is below 0.1 for every activation.
+    sizes = [256] * 9
+    runs = [P.simulate(sizes, np.random.default_rng(100 + k), sigma_w2=sigma_w2, activation=activation, batch=32)
+            for k in range(16)]
+    q = P.predicted_forward(sizes, sigma_w2, activation)
+    g = P.predicted_gradient_variances(sizes, sigma_w2, activation)
+    np.testing.assert_allclose(np.mean([r.pre_var for r in runs], axis=0), q, rtol=0.2)
+    np.testing.assert_allclose(np.mean([r.grad_var for r in runs], axis=0), g, rtol=0.3)
+
+
+def test_nonsquare_simulation_follows_fan_rules():
+    sizes = [64, 128, 256, 512, 1024]
+    for mode in ("fan_in", "fan_out"):
+        prop = P.simulate(sizes, np.random.default_rng(5), mode=mode, batch=128)
+        np.testing.assert_allclose(prop.pre_var, P.predicted_forward(sizes, 1.0, mode=mode), rtol=0.1)
+        np.testing.assert_allclose(prop.grad_var, P.predicted_gradient_variances(sizes, 1.0, mode=mode), rtol=0.15)
+
+
+# -- predictions ---------------------------------------------------------------------------------
+
+def test_predicted_forward_closed_forms():
+    sizes = [100] * 8
+    np.testing.assert_allclose(P.predicted_forward(sizes, 1.3), 1.3 ** np.arange(1, 8), rtol=1e-12)
+    np.testing.assert_allclose(P.predicted_forward(sizes, 3.0, "relu", input_second_moment=2.0),
+                               2.0 * 3.0 * 1.5 ** np.arange(7), rtol=1e-12)
+    # biases add their variance in every layer
+    q = P.predicted_forward(sizes, 1.0, sigma_b2=0.5)
+    np.testing.assert_allclose(q, 1.0 + 0.5 * np.arange(1, 8), rtol=1e-12)
+    # square networks agree with helpers.theory
+    for act in ("tanh", "sigmoid", "selu", "leaky_relu"):
+        np.testing.assert_allclose(P.predicted_forward(sizes, 1.7, act, sigma_b2=0.1),
+                                   H.predicted_variances(7, 1.7, act, sigma_b2=0.1), rtol=1e-12)
+
+
+def test_predicted_forward_fan_out_telescopes():
+    sizes = [10, 20, 40, 80]
+    q = P.predicted_forward(sizes, 1.0, mode="fan_out")
+    np.testing.assert_allclose(q, [10 / 20, 10 / 40, 10 / 80], rtol=1e-12)
+
+
+def test_predicted_gradient_variances_closed_forms():
+    sizes = [50] * 6
+    np.testing.assert_allclose(P.predicted_gradient_variances(sizes, 1.0), np.ones(5), rtol=1e-12)
+    relu = P.predicted_gradient_variances(sizes, 3.0, "relu", output_grad_variance=2.0)
+    np.testing.assert_allclose(relu, 2.0 * 0.5 * 1.5 ** np.arange(4, -1, -1), rtol=1e-12)
+    funnel = [512, 256, 128, 64, 32, 16]
+    g = P.predicted_gradient_variances(funnel, 1.0, mode="fan_in")
+    assert g[0] / g[-1] == pytest.approx(16 / 256, rel=1e-12)
+    g = P.predicted_gradient_variances(funnel, 1.0, mode="fan_out")
+    np.testing.assert_allclose(g, np.ones(5), rtol=1e-12)
+
+
+def test_derivative_second_moment():
+    assert P.derivative_second_moment("identity", 3.0) == 1.0
+    assert P.derivative_second_moment("relu", 3.0) == 0.5
+    assert P.derivative_second_moment("relu", 0.0) == 0.0
+    assert P.derivative_second_moment(H.get_activation("leaky_relu", 0.2), 1.0) == pytest.approx(0.52)
+    for q in (1e-4, 0.3, 1.0, 10.0, 1000.0):
+        assert P.derivative_second_moment("sigmoid", q) <= 1 / 16 + 1e-15
+        assert P.derivative_second_moment("tanh", q) <= 1.0
+    assert P.derivative_second_moment("sigmoid", 1e-8) == pytest.approx(1 / 16, rel=1e-6)
+    # Monte Carlo: 10^6 samples, standard error below 1e-3 of the value
+    z = np.random.default_rng(6).standard_normal(1_000_000) * math.sqrt(2.0)
+    assert P.derivative_second_moment("tanh", 2.0) == pytest.approx(np.mean((1 - np.tanh(z) ** 2) ** 2), rel=5e-3)
+
+
+def test_backward_factor():
+    assert P.backward_factor(1.0, 2.0, "relu") == 1.0
+    assert P.backward_factor(5.0, 1.0, "identity") == 1.0
+    assert P.backward_factor(0.0, 1.0, "tanh") == pytest.approx(1.0)
+    assert P.backward_factor(1.0, 1.0, "sigmoid") < 1 / 16
+    with pytest.raises(ValueError, match="sigma_w2"):
+        P.backward_factor(1.0, -1.0)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softsign"])
+@pytest.mark.parametrize("q", [0.5, 4.0, 30.0])
+def test_predicted_saturated_fraction_matches_sampling(activation, q):
+    z = np.random.default_rng(8).standard_normal((500, 400)) * math.sqrt(q)
+    measured = H.saturated_fraction(z, activation)
+    # 200 000 samples: the binomial standard error is below 0.0012
+    assert P.predicted_saturated_fraction(q, activation) == pytest.approx(measured, abs=0.006)
+
+
+def test_predicted_saturated_fraction_edges_and_validation():
+    assert P.predicted_saturated_fraction(0.0, "tanh") == 0.0
+    out = P.predicted_saturated_fraction(np.array([0.0, 1.0, 1e6]), "tanh")
+    assert out.shape == (3,) and out[0] == 0 and 0 < out[1] < out[2] < 1
+    with pytest.raises(ValueError, match="activation"):
+        P.predicted_saturated_fraction(1.0, "relu")
+    with pytest.raises(ValueError, match="threshold"):
+        P.predicted_saturated_fraction(1.0, "tanh", threshold=1.5)
+    with pytest.raises(ValueError, match="q"):
+        P.predicted_saturated_fraction(-1.0, "tanh")
+
+
+# -- diagnose ------------------------------------------------------------------------------------
+
+def test_diagnose_names_what_is_wrong():
+    sizes = [128] * 31
+    run = lambda act, s: P.simulate(sizes, np.random.default_rng(9), sigma_w2=s, activation=act, batch=32)  # noqa: E731
+    assert P.diagnose(run("relu", 2.0)) == ["healthy"]
+    assert P.diagnose(run("relu", 1.0)) == ["vanishing activations", "vanishing gradients"]
+    assert P.diagnose(run("relu", 4.0)) == ["exploding activations", "exploding gradients"]
+    assert P.diagnose(run("sigmoid", 1.0)) == ["vanishing gradients"]
+    assert P.diagnose(run("tanh", 16.0)) == ["exploding gradients", "saturated units"]
+    rng = np.random.default_rng(9)
+    net = P.random_network(sizes, rng, sigma_w2=2.0, activation="relu")
+    for b in net.biases:
+        b[:] = -0.5
+    assert "dead ReLUs" in P.diagnose(P.propagate(net, rng.standard_normal((32, 128)), rng))
+
+
+def test_diagnose_validation():
+    prop = P.simulate([8, 8], np.random.default_rng(0))
+    with pytest.raises(TypeError, match="prop"):
+        P.diagnose({"pre_var": 1})
+    with pytest.raises(ValueError, match="tolerance"):
+        P.diagnose(prop, tolerance=0.5)
+    with pytest.raises(ValueError, match="dead"):
+        P.diagnose(prop, dead=0.0)
+
+
+# -- floating-point limits -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("factor,dtype,expected", [
+    (math.sqrt(512), np.float32, (29, None, None)),
+    (math.sqrt(512), np.float64, (228, None, None)),
+    (math.sqrt(512), np.float16, (4, None, None)),
+    (0.5, np.float32, (None, 127, 150)),
+    (0.5, np.float64, (None, 1023, 1075)),
+    (0.5, np.float16, (None, 15, 25)),
+    (2.0, np.float32, (128, None, None)),
+    (1.0, np.float32, (None, None, None)),
+])
+def test_representable_depth_known_values(factor, dtype, expected):
+    lim = P.representable_depth(factor, dtype)
+    assert (lim.overflow, lim.subnormal, lim.zero) == expected
+    assert lim.dtype == np.dtype(dtype).name
+
+
+def _is_first(depth, start, factor, predicate):
+    """True if ``depth`` is the first L >= 0 at which ``start * factor**L`` (exactly) satisfies ``predicate``.
+
+    The predicates are monotone in L, so checking L and L - 1 in exact rational arithmetic suffices.
+    """
+    value = Fraction(start) * Fraction(factor) ** depth
+    before = value / Fraction(factor)
+    return predicate(value) and (depth == 0 or not predicate(before))
+
+
+@settings(max_examples=80, deadline=None)
+@given(factor=st.floats(0.05, 0.95) | st.floats(1.05, 40.0), start=st.floats(0.01, 100.0),
+       dtype=st.sampled_from(DTYPES))
+def test_representable_depth_matches_exact_arithmetic(factor, start, dtype):
+    info = np.finfo(dtype)
+    big, normal, sub = (Fraction(float(v)) for v in (info.max, info.smallest_normal, info.smallest_subnormal))
+    if not normal <= Fraction(start) <= big:
+        return
+    lim = P.representable_depth(factor, dtype, start=start)
+    if factor > 1:
+        assert lim.subnormal is None and lim.zero is None
+        assert _is_first(lim.overflow, start, factor, lambda v: v > big)
+    else:
+        assert lim.overflow is None
+        assert _is_first(lim.subnormal, start, factor, lambda v: v < normal)
+        assert _is_first(lim.zero, start, factor, lambda v: v <= sub / 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_scalar_chain_agrees_with_computed_depths(dtype):
+    info = np.finfo(dtype)
+    for factor in (0.5, 0.25, 2.0, 4.0):  # powers of two: every rounded step is exact
+        lim = P.representable_depth(factor, dtype)
+        chain = P.scalar_chain(factor, 1200, dtype)
+        if factor > 1:
+            assert int(np.argmax(np.isinf(chain))) == lim.overflow
+        else:
+            assert int(np.argmax(chain < float(info.smallest_normal))) == lim.subnormal
+            assert int(np.argmax(chain == 0)) == lim.zero
+    for factor in (0.3, 0.7, 1.3, 7.0):  # other factors round at each step: within one step
+        lim = P.representable_depth(factor, dtype)
+        chain = P.scalar_chain(factor, 3000, dtype)
+        if factor > 1:
+            assert abs(int(np.argmax(np.isinf(chain))) - lim.overflow) <= 1
+        else:
+            assert abs(int(np.argmax(chain < float(info.smallest_normal))) - lim.subnormal) <= 1
+
+
+def test_representable_depth_ties_are_exact():
+    # 0.5**149 is the smallest float32 subnormal, 0.5**150 exactly half of it: rounds to zero (ties to even)
+    assert P.representable_depth(0.5, np.float32).zero == 150
+    assert P.scalar_chain(0.5, 150, np.float32)[-1] == 0.0
+    assert P.scalar_chain(0.5, 149, np.float32)[-1] > 0.0
+    # 2**128 is the first power of two above the float32 maximum
+    assert P.representable_depth(2.0, np.float32, start=0.5).overflow == 129
+
+
+def test_representable_depth_validation():
+    with pytest.raises(ValueError, match="factor"):
+        P.representable_depth(0.0)
+    with pytest.raises(ValueError, match="factor"):
+        P.representable_depth(float("inf"))
+    with pytest.raises(ValueError, match="dtype"):
+        P.representable_depth(2.0, np.int64)
+    with pytest.raises(ValueError, match="start"):
+        P.representable_depth(2.0, np.float16, start=1e6)
+    with pytest.raises(ValueError, match="depth"):
+        P.scalar_chain(2.0, -1)
+
+
+@pytest.mark.parametrize("dtype,expected", [(np.float32, 29), (np.float64, 228)])
+def test_push_to_limits_overflows_near_the_computed_depth(dtype, expected):
+    # a random layer's factor fluctuates around sqrt(sigma_w2): within 2 layers of the computed depth
+    with np.errstate(all="raise"):
+        tr = P.push_to_limits(128, 260, 512.0, np.random.default_rng(10), dtype=dtype, batch=4)
+    assert abs(tr.first_nonfinite - expected) <= 2
+    assert np.isfinite(tr.rms[tr.first_nonfinite - 2]) and not np.isfinite(tr.rms[tr.first_nonfinite - 1])
+
+
+def test_push_to_limits_underflow_and_reuse():
+    lim = P.representable_depth(0.01 * math.sqrt(512), np.float32)
+    tr = P.push_to_limits(256, 100, 512e-4, np.random.default_rng(11), dtype=np.float32, batch=4, reuse=True)
+    assert abs(tr.first_subnormal - lim.subnormal) <= 2
+    assert abs(tr.first_zero - lim.zero) <= 4
+    assert np.all(tr.rms[tr.first_zero - 1:] == 0)
+    # the rms is computed without squaring tiny float64 values into underflow
+    tr64 = P.push_to_limits(64, 300, 0.01, np.random.default_rng(12), dtype=np.float64)
+    assert tr64.first_zero is None or tr64.first_zero > 150
+    # 1e-300 is a normal float64; 300 random layers of width 64 move it by well under two decades
+    assert tr64.rms[299] > 0 and abs(math.log10(tr64.rms[299]) + 300) < 2
+
+
+def test_push_to_limits_validation():
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="width"):
+        P.push_to_limits(0, 5, 1.0, rng)
+    with pytest.raises(ValueError, match="sigma_w2"):
+        P.push_to_limits(5, 5, -1.0, rng)
+    with pytest.raises(TypeError, match="reuse"):
+        P.push_to_limits(5, 5, 1.0, rng, reuse=1)
+    with pytest.raises(ValueError, match="activation"):
+        P.push_to_limits(5, 5, 1.0, rng, activation="swish")

@@ -1,0 +1,171 @@
+"""Theory: Gaussian expectations and the length map against closed forms, an independent quadrature
+and Monte Carlo simulation of wide random networks."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import helpers as H
+
+ACTIVATIONS = ["identity", "sigmoid", "tanh", "softsign", "relu", "leaky_relu", "selu"]
+VARIANCES = [1e-6, 0.01, 0.5, 1.0, 4.0, 100.0]
+
+
+@pytest.mark.parametrize("v", VARIANCES)
+def test_gaussian_expectation_closed_forms(v):
+    E = H.gaussian_expectation
+    assert E(lambda z: z**2, v) == pytest.approx(v, rel=1e-12)
+    assert E(lambda z: z**4, v) == pytest.approx(3 * v * v, rel=1e-12)
+    assert E(np.abs, v) == pytest.approx(math.sqrt(2 * v / math.pi), rel=1e-12)
+    assert E(lambda z: np.maximum(z, 0), v) == pytest.approx(math.sqrt(v / (2 * math.pi)), rel=1e-12)
+    assert E(lambda z: 1 / (1 + np.exp(-z)), v) == pytest.approx(0.5, rel=1e-12)
+    assert E(lambda z: z, v) == pytest.approx(0.0, abs=1e-12 * math.sqrt(v))
+    if v <= 4:
+        assert E(np.cos, v) == pytest.approx(math.exp(-v / 2), rel=1e-12)
+        assert E(np.exp, v) == pytest.approx(math.exp(v / 2), rel=1e-12)
+
+
+def test_gaussian_expectation_at_zero_variance():
+    assert H.gaussian_expectation(np.cos, 0.0) == 1.0
+    assert H.second_moment("tanh", 0.0) == 0.0
+
+
+@pytest.mark.parametrize("v", VARIANCES)
+def test_second_moment_closed_forms(v):
+    assert H.second_moment("identity", v) == v
+    assert H.second_moment("relu", v) == pytest.approx(v / 2, rel=1e-15)
+    assert H.second_moment(H.get_activation("leaky_relu", slope=0.2), v) == pytest.approx(v * 1.04 / 2, rel=1e-15)
+
+
+def _trapezoid_reference(act, v):
+    """An independent method: the trapezoid rule on a fine grid (exponentially accurate for smooth integrands)."""
+    t = np.linspace(-40, 40, 400_001)
+    w = np.exp(-t * t / 2) / math.sqrt(2 * math.pi)
+    return float(np.trapezoid(act.f(math.sqrt(v) * t) ** 2 * w, t))
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "softsign", "selu"])
+@pytest.mark.parametrize("v", VARIANCES)
+def test_second_moment_against_independent_quadrature(name, v):
+    act = H.get_activation(name)
+    assert H.second_moment(name, v) == pytest.approx(_trapezoid_reference(act, v), rel=1e-10)
+
+
+def test_selu_fixed_point():
+    """Klambauer et al. (2017) chose alpha and lambda so that N(0, 1) inputs give mean 0 and variance 1."""
+    selu = H.get_activation("selu")
+    assert H.gaussian_expectation(selu.f, 1.0) == pytest.approx(0.0, abs=1e-9)
+    assert H.second_moment("selu", 1.0) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_tanh_second_moment_quoted_in_the_gain_docstring():
+    assert H.second_moment("tanh", 1.0) == pytest.approx(0.394, abs=5e-4)
+
+
+def test_length_map():
+    assert H.length_map(2.0, 3.0, "relu", 0.1) == pytest.approx(3.0 * 1.0 + 0.1)
+    assert H.length_map(0.7, 1.5, "tanh", 0.2) == pytest.approx(1.5 * H.second_moment("tanh", 0.7) + 0.2)
+
+
+def test_predicted_variances_closed_forms():
+    np.testing.assert_allclose(H.predicted_variances(5, 2.0, "relu"), 2.0)            # He: constant
+    np.testing.assert_allclose(H.predicted_variances(4, 1.5, "identity", input_second_moment=2.0),
+                               2.0 * 1.5 ** np.arange(1, 5))                           # linear: geometric
+    sb2 = 0.3  # identity with bias: q_l = s^l m0 + sb2 (1 + s + ... + s^(l-1))
+    q = H.predicted_variances(6, 0.5, "linear", sigma_b2=sb2)
+    expected = [0.5**l + sb2 * sum(0.5**k for k in range(l)) for l in range(1, 7)]
+    np.testing.assert_allclose(q, expected, rtol=1e-14)
+    assert H.predicted_variances(1, 3.0, "tanh").shape == (1,)
+
+
+def test_predicted_variances_overflow_to_inf_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = H.predicted_variances(1000, 10.0, "relu")
+        q_selu = H.predicted_variances(1000, 10.0, "selu")
+    assert np.isinf(q[-1]) and np.all(np.diff(q[np.isfinite(q)]) > 0)
+    assert np.isinf(q_selu[-1])
+
+
+def _ensemble(activation, depth, sigma_w2, sigma_b2, *, nets=8, width=800, batch=50, seed=0):
+    """Measured q_l (mean square pre-activation over units and N(0, 1) inputs), one row per random network.
+
+    Drawn in float32 for speed: rounding (1e-7) is far below the sampling error (1e-2).
+    """
+    rng = np.random.default_rng(seed)
+    act = H.get_activation(activation)
+    f32 = np.float32
+    rows = []
+    for _ in range(nets):
+        h = rng.standard_normal((batch, width), dtype=f32)
+        q = []
+        for _ in range(depth):
+            w = rng.standard_normal((width, width), dtype=f32) * f32(math.sqrt(sigma_w2 / width))
+            b = rng.standard_normal(width, dtype=f32) * f32(math.sqrt(sigma_b2))
+            z = h @ w.T + b
+            q.append(float(np.mean(z * z, dtype=np.float64)))
+            h = act.f(z)
+        rows.append(q)
+    return np.array(rows)
+
+
+CASES = [("tanh", 1.5, 0.3), ("relu", 2.0, 0.0), ("leaky_relu", 1.2, 0.2), ("selu", 1.0, 0.0), ("sigmoid", 3.0, 0.1)]
+
+
+@pytest.mark.parametrize("activation, sigma_w2, sigma_b2", CASES)
+def test_predicted_variances_against_monte_carlo(activation, sigma_w2, sigma_b2):
+    """q_l of 8 independent random 3-layer networks (width 800, 50 inputs each) against the length map.
+
+    The networks are independent, so the standard error of their mean is their spread / sqrt(8);
+    the prediction must lie within 5 standard errors at every layer. (The spread grows with depth:
+    a single finite network fluctuates around the average, Hanin & Rolnick 2018.) The test also
+    insists that 5 standard errors are under 12 % of the prediction, so that an error such as a
+    dropped bias term or a missing ReLU factor of 1/2 cannot pass.
+    """
+    q = _ensemble(activation, 3, sigma_w2, sigma_b2)
+    predicted = H.predicted_variances(3, sigma_w2, activation, sigma_b2=sigma_b2)
+    mean, se = q.mean(axis=0), q.std(axis=0, ddof=1) / math.sqrt(len(q))
+    assert np.all(5 * se < 0.12 * predicted), f"the test has too little power: se {se}"
+    assert np.all(np.abs(mean - predicted) <= 5 * se), f"measured {mean}, predicted {predicted}, se {se}"
+
+
+# -- property-based ----------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(ACTIVATIONS), v=st.floats(0.01, 20.0), seed=st.integers(0, 2**32 - 1))
+def test_second_moment_against_monte_carlo(name, v, seed):
+    act = H.get_activation(name)
+    z = np.random.default_rng(seed).normal(0, math.sqrt(v), 200_000)
+    sq = act.f(z) ** 2
+    se = float(np.std(sq)) / math.sqrt(z.size)
+    assert abs(H.second_moment(name, v) - float(np.mean(sq))) <= 5 * se + 1e-12
+
+
+@settings(max_examples=30, deadline=None)
+@given(name=st.sampled_from(ACTIVATIONS), v1=st.floats(0.0, 50.0), v2=st.floats(0.0, 50.0))
+def test_second_moment_is_monotone_and_bounded(name, v1, v2):
+    lo, hi = sorted((v1, v2))
+    m_lo, m_hi = H.second_moment(name, lo), H.second_moment(name, hi)
+    assert m_lo <= m_hi * (1 + 1e-12) + 1e-300
+    if name in ("tanh", "softsign"):
+        assert m_hi <= min(hi, 1.0) * (1 + 1e-12)
+    if name == "sigmoid":
+        assert 0.25 * (1 - 1e-12) <= m_hi <= 0.5 * (1 + 1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(depth=st.integers(1, 30), sigma_w2=st.floats(0.1, 4.0), sigma_b2=st.floats(0.0, 1.0),
+       name=st.sampled_from(ACTIVATIONS), m0=st.floats(0.0, 5.0))
+def test_predicted_variances_follow_the_length_map(depth, sigma_w2, sigma_b2, name, m0):
+    q = H.predicted_variances(depth, sigma_w2, name, input_second_moment=m0, sigma_b2=sigma_b2)
+    assert q.shape == (depth,) and np.all(q >= 0)
+    assert q[0] == pytest.approx(sigma_w2 * m0 + sigma_b2)
+    for l in range(1, depth):
+        if np.isfinite(q[l - 1]):
+            assert q[l] == pytest.approx(H.length_map(q[l - 1], sigma_w2, name, sigma_b2), rel=1e-12)
