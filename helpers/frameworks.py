@@ -318,7 +318,7 @@ for _fw, _prefix in (("keras", 'keras.layers.Dense(n_out, kernel_initializer="{}
 
 
 def recipe(framework: str, scheme: str) -> Recipe:
-    """The :class:`Recipe` for ``scheme`` (one of :data:`SCHEMES`) in ``framework``."""
+    """The :class:`Recipe` for ``scheme`` (one of ``SCHEMES``) in ``framework``."""
     return RECIPES[(_framework(framework), _checks.choice(scheme, "scheme", SCHEMES))]
 
 

@@ -116,7 +116,7 @@ class LayerSamples:
     loss: float | None = None
 
     def layers(self, kind: str, *, hidden: bool = True) -> list[np.ndarray]:
-        """The arrays of one ``kind`` (see :data:`KINDS`), for the activated layers only if ``hidden``."""
+        """The arrays of one ``kind`` (see ``KINDS``), for the activated layers only if ``hidden``."""
         _checks.choice(kind, "kind", KINDS)
         arrays = getattr(self, kind)
         if arrays is None:

@@ -119,7 +119,7 @@ def build_mlp(sizes: Sequence[int], rng: np.random.Generator, *, activation: str
               activate_output: bool = False, dtype=np.float64) -> MLP:
     """Build a network with widths ``sizes`` and weights from ``init``.
 
-    ``init`` is a name from :data:`helpers.initializers.INITIALIZERS` or a callable
+    ``init`` is a name from ``helpers.initializers.INITIALIZERS`` or a callable
     ``(shape, rng) -> array``; ``init_kwargs`` are passed to it (for example ``{"gain": 5/3}``).
     ``output_init`` optionally overrides the last layer (e.g. ``"zeros"``). Every bias starts at
     ``bias``. Layers are drawn in order from the one generator, so a seed fixes the whole network.

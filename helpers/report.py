@@ -19,7 +19,10 @@ class Formatted:
         self.fmt = fmt
 
     def __repr__(self) -> str:
-        return self.fmt.format(self.value)
+        # A quoted string: MyST-NB's {glue:text} passes text/plain through ast.literal_eval, which
+        # would turn an unquoted "0.40" into 0.4 and "1e+07" into 10000000.0; a string literal
+        # comes back exactly as formatted (and a format spec in the role still applies).
+        return repr(self.fmt.format(self.value))
 
 
 def glue(name: str, value: object, fmt: str = "{:.3g}") -> None:

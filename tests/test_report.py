@@ -1,4 +1,4 @@
-"""report: glued text is exactly the formatted value; claims fail loudly with their own words."""
+"""report: the glued text the book shows is exactly the formatted value; claims fail loudly with their own words."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 import helpers as H
+from myst_nb.core.variables import format_plain_text  # what {glue:text} does with the stored text
 
 GLUE_KEY = "application/papermill.record/text/plain"  # where MyST-NB looks for glued text
 
@@ -37,7 +38,20 @@ def glued(name, value, *fmt):
     ("tanh", "{}", "tanh"),
 ])
 def test_glue_formatting(value, fmt, text):
-    assert glued("x", value, *([fmt] if fmt else [])) == text
+    # What the book shows is text/plain after MyST-NB's own parsing, so test that rendering.
+    from myst_nb.core.variables import format_plain_text
+
+    stored = glued("x", value, *([fmt] if fmt else []))
+    assert format_plain_text(stored, "s") == text
+
+
+def test_glue_keeps_trailing_zeros_and_exponents():
+    # MyST-NB literal-evaluates glued text: unquoted "0.40" would render as 0.4, "1e+07" as 10000000.0.
+    from myst_nb.core.variables import format_plain_text
+
+    assert format_plain_text(glued("x", 0.4, "{:.2f}"), "s") == "0.40"
+    assert format_plain_text(glued("x", 1.2e7, "{:.0e}"), "s") == "1e+07"
+    assert format_plain_text(glued("x", 0.4, "{:.2f}"), ".3f") == "0.400"  # a spec in the role still works
 
 
 def test_glue_rejects_bad_names_and_formats():
