@@ -3,9 +3,10 @@
 #   make book      build the HTML book into _build/html (creates .venv and installs requirements.txt)
 #   make test      run the whole test suite (installs requirements-dev.txt and, if missing, Chromium)
 #
-# and one for authors:
+# and two for authors:
 #
 #   make outputs   re-execute every chapter notebook as the tests do and store its outputs
+#   make nbval     only check the stored outputs of every chapter notebook (nbval, strict)
 #
 # Installs are remembered by stamp files in .venv, so a second run installs nothing unless a
 # requirements file or pyproject.toml changed.
@@ -17,7 +18,7 @@ WORKERS ?= 2
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book test outputs browser clean
+.PHONY: book test outputs nbval browser clean
 
 book: $(VENV)/.installed-book
 	$(VENV)/bin/jupyter-book build . --all -W --keep-going
@@ -27,10 +28,13 @@ book: $(VENV)/.installed-book
 	@echo "or serve it: $(PY) -m http.server -d _build/html 8000   (then http://127.0.0.1:8000/)"
 
 test: $(VENV)/.installed-dev browser
-	$(PY) -m pytest -n $(WORKERS)
+	$(PY) -m pytest -n $(WORKERS) --durations=15
 
 outputs: $(VENV)/.installed-dev
 	$(PY) scripts/execute_notebooks.py
+
+nbval: $(VENV)/.installed-dev
+	$(PY) -m pytest -n $(WORKERS) chapters
 
 # Debian's Chromium for the browser tests (Playwright drives the system browser; nothing is downloaded
 # at test time). Needs root or sudo.

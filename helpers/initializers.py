@@ -52,9 +52,10 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     selu          3/4                             PyTorch's choice (SELU itself wants 1)
     ============  ==============================  ======================================
 
-    The tanh gain 5/3 is a heuristic: tanh shrinks the second moment of a unit Gaussian input
-    (E[tanh(z)^2] is about 0.39 for z ~ N(0, 1)) and 5/3 roughly compensates for moderate inputs.
-    ``softsign`` is accepted here (gain 1, as for other odd activations that are linear near 0),
+    "linear/conv" covers ``linear``, ``identity``, ``conv1d``/``2d``/``3d`` and
+    ``conv_transpose1d``/``2d``/``3d``. The tanh gain 5/3 is a heuristic: tanh shrinks the second
+    moment of a unit Gaussian input (E[tanh(z)^2] is about 0.39 for z ~ N(0, 1)) and 5/3 roughly
+    compensates for moderate inputs. ``softsign`` is accepted here (gain 1, as for other odd activations that are linear near 0),
     although PyTorch has no entry for it.
     """
     _checks.choice(nonlinearity, "nonlinearity", NONLINEARITIES)

@@ -211,16 +211,25 @@ class Lab:
         return live
 
 
+LIVE_DPI = 90
+
+
 class LiveLab:
-    """ipywidgets controls bound to a :class:`Lab`; every change re-renders one reused figure."""
+    """ipywidgets controls bound to a :class:`Lab`; every change re-renders one reused figure.
+
+    The picture is cropped to the union of the tight bounding boxes seen so far: the first redraw
+    measures it, later redraws reuse it (one draw instead of two) and widen it if a setting needs
+    more room, so the image also keeps its size while a reader moves a slider.
+    """
 
     def __init__(self, lab: Lab):
         import ipywidgets as widgets
 
         self.lab = lab
         self.controls = {c.name: _make_widget(widgets, c) for c in lab.controls}
-        self._fig = Figure(figsize=lab.figsize)
+        self._fig = Figure(figsize=lab.figsize, dpi=LIVE_DPI)
         FigureCanvasAgg(self._fig)
+        self._bbox = None
         self.image = widgets.Image(format="png")
         self.caption = widgets.HTML()
         for w in self.controls.values():
@@ -243,8 +252,31 @@ class LiveLab:
     def update(self) -> None:
         """Re-render for the current control values."""
         p = self.params
-        self.image.value = figure_png(self.lab.draw(self._fig, **p), dpi=90)
+        self.image.value = self._png(self.lab.draw(self._fig, **p))
         self.caption.value = html.escape(self.lab.alt(p))
+
+    def _png(self, fig: Figure) -> bytes:
+        from matplotlib.transforms import Bbox
+
+        def save() -> bytes:
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=LIVE_DPI, bbox_inches=self._bbox, metadata={"Software": None},
+                        pil_kwargs={"compress_level": 1})  # fast to encode; the bytes only travel to the browser
+            return buf.getvalue()
+
+        if self._bbox is None:
+            fig.canvas.draw()
+            self._bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+        png = save()
+        # the renderer savefig just used still holds the text metrics of this picture: the check is cheap
+        renderer = getattr(fig.canvas, "renderer", None) or fig.canvas.get_renderer()
+        needed = fig.get_tightbbox(renderer).padded(0.1)
+        slack = 1.0 / LIVE_DPI
+        if (needed.x0 < self._bbox.x0 - slack or needed.y0 < self._bbox.y0 - slack
+                or needed.x1 > self._bbox.x1 + slack or needed.y1 > self._bbox.y1 + slack):
+            self._bbox = Bbox.union([self._bbox, needed])
+            png = save()
+        return png
 
 
 def _make_widget(widgets, control: Control):

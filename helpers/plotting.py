@@ -8,6 +8,7 @@ and closes it; chapters call it instead of relying on the inline backend.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 from collections.abc import Mapping, Sequence
 
@@ -47,6 +48,40 @@ STYLE = {
 def use_style() -> None:
     """Apply the house style to matplotlib (idempotent)."""
     matplotlib.rcParams.update(STYLE)
+    _share_mathtext_cache()
+
+
+def _share_mathtext_cache(size: int = 2048) -> None:
+    """Let every renderer share one cache of parsed mathtext (same pictures, parsed once).
+
+    matplotlib caches parsed mathtext (such as the ``10^{-4}`` tick labels of a log axis) per
+    parser object, and every ``savefig`` makes a new renderer with a new parser, so each frame of
+    a lab re-parsed every label: most of a redraw's time with two log axes. The parse depends only
+    on the parser's output type, which here becomes the cache key instead of the parser object.
+    Left alone if matplotlib's internals are not the ones this was written for (3.8 - 3.11).
+    """
+    try:
+        from matplotlib.mathtext import MathTextParser
+
+        current = MathTextParser._parse_cached
+        if getattr(current, "_init_book_shared", False):
+            return
+        parse = current.__wrapped__
+        parsers: dict = {}
+
+        @functools.lru_cache(size)
+        def shared(output_type, s, dpi, prop, antialiased, load_glyph_flags):
+            return parse(parsers[output_type], s, dpi, prop, antialiased, load_glyph_flags)
+
+        def _parse_cached(self, s, dpi, prop, antialiased, load_glyph_flags):
+            parsers.setdefault(self._output_type, self)
+            return shared(self._output_type, s, dpi, prop, antialiased, load_glyph_flags)
+
+        _parse_cached._init_book_shared = True
+        _parse_cached.cache_info = shared.cache_info
+        MathTextParser._parse_cached = _parse_cached
+    except (AttributeError, ImportError, TypeError):
+        pass
 
 
 def figure_png(fig: Figure, dpi: int | None = None) -> bytes:

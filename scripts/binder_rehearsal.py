@@ -34,9 +34,15 @@ RESULTS = ROOT / "benchmarks" / "results"
 LIMIT_MB = {"target": 600, "binder_guaranteed": 1024, "binder_max": 2048}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
-_PROBE = ("import os as _o, resource as _r, sys as _s\n"
+# Peak resident memory of the kernel: VmHWM on Linux (ru_maxrss would include the memory of the process
+# that started the kernel: Linux carries it over fork and exec), ru_maxrss elsewhere.
+_PROBE = ("import os as _o, re as _re, resource as _r, sys as _s\n"
           "_t = _o.times()\n"
-          "print('__PROBE__', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // (1024 if _s.platform == 'darwin' else 1),"
+          "try:\n"
+          "    _m = int(_re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+          "except (OSError, AttributeError):\n"
+          "    _m = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // (1024 if _s.platform == 'darwin' else 1)\n"
+          "print('__PROBE__', _m,"
           " _t.user + _t.system, _s.prefix)")
 
 

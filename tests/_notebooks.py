@@ -9,7 +9,6 @@ through the kernel's environment.
 from __future__ import annotations
 
 import base64
-import copy
 import io
 import os
 import re
@@ -26,8 +25,13 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
-_PEAK_RSS_CELL = ("import resource as _r, sys as _s\n"
-                  "print('__PEAK_RSS_KB__', _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // (1024 if _s.platform == 'darwin' else 1))")
+# VmHWM on Linux: ru_maxrss would include the memory of the process that started the kernel.
+_PEAK_RSS_CELL = ("import re as _re, resource as _r, sys as _s\n"
+                  "try:\n"
+                  "    _m = int(_re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
+                  "except (OSError, AttributeError):\n"
+                  "    _m = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // (1024 if _s.platform == 'darwin' else 1)\n"
+                  "print('__PEAK_RSS_KB__', _m)")
 
 # Pixel tolerance for re-rendered figures: same size, and at most 0.1 % of the pixels may differ by
 # more than 16 (of 255) in any channel. Anti-aliasing noise from floating-point differences touches a
@@ -133,12 +137,3 @@ def pixel_difference(a: bytes, b: bytes) -> tuple[bool, str]:
     differing = float(np.mean(np.abs(ia - ib).max(axis=2) > PIXEL_THRESHOLD))
     ok = differing <= PIXEL_FRACTION
     return ok, f"{100 * differing:.3f} % of pixels differ by more than {PIXEL_THRESHOLD}/255"
-
-
-def strip(nb):
-    """A copy without outputs (to compare sources only)."""
-    nb = copy.deepcopy(nb)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-    return nb

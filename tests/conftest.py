@@ -191,7 +191,9 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def site(book_build) -> Site:
     """The built site served on 127.0.0.1 (a free port), for the session."""
-    if book_build.returncode != 0 or not (book_build.html / "index.html").exists():
+    # With --keep-going the site is complete even when the build warned; test_book.py fails the
+    # warnings, and the browser tests still check every page.
+    if not (book_build.html / "index.html").exists():
         pytest.fail("the book did not build; see test_book.py::test_book_builds_without_warnings")
     handler = functools.partial(_QuietHandler, directory=str(book_build.html))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -1,18 +1,16 @@
 """The committed outputs are exactly what the code produces, whatever the number of BLAS threads.
 
-Every chapter notebook is executed twice (once per thread count, each run reused by every test of
-that notebook): with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = 1 and = 2. Then
+Every chapter notebook is re-executed with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = 1 (this file)
+and = 2 (``test_determinism_two_threads.py``; a separate file so that ``--dist loadfile`` runs the
+two on different workers). One execution per notebook and thread count is shared by its tests, and
+each is compared with the committed notebook:
 
-* the text outputs of the two runs are identical (numbers are printed at a precision well above
-  floating-point noise, as CONTRIBUTING.md asks);
-* every figure of the two-thread run, re-rendered from the current code, matches the committed PNG
-  (nbval ignores images) within the pixel tolerance of ``_notebooks.PIXEL_THRESHOLD`` /
-  ``PIXEL_FRACTION`` - same size, at most 0.1 % of pixels off by more than 16/255 - so a helpers
-  change cannot leave a stale figure in a committed notebook or in the book, which renders them;
-* lab frames embedded in HTML outputs are held to the same tolerance.
-
-The runs are the slow part of the suite (two executions per notebook); the tests of one notebook
-share an xdist group, so each notebook is executed on one worker only.
+* text outputs identical (so the one-thread and two-thread runs are identical to each other too;
+  numbers are printed at a precision well above floating-point noise, as CONTRIBUTING.md asks);
+* every figure, re-rendered from the current code, matches the committed PNG (nbval ignores
+  images) within the pixel tolerance of ``_notebooks``: same size, at most 0.1 % of the pixels off
+  by more than 16/255; lab frames embedded in HTML outputs likewise. So a helpers change cannot
+  leave a stale figure in a committed notebook, nor in the book, which renders those outputs.
 """
 
 from __future__ import annotations
@@ -22,65 +20,61 @@ import functools
 import nbformat
 import pytest
 
-from _notebooks import PIXEL_FRACTION, PIXEL_THRESHOLD, chapter_notebooks, execute, images, pixel_difference, text_outputs
+from _notebooks import (PIXEL_FRACTION, PIXEL_THRESHOLD, chapter_notebooks, execute, images, pixel_difference,
+                        text_outputs)
 
+THREADS = 1
 NOTEBOOKS = chapter_notebooks()
-IDS = [p.stem for p in NOTEBOOKS]
-
-
-def _grouped(params):
-    return [pytest.param(p, id=p.stem, marks=pytest.mark.xdist_group(name=f"determinism-{p.stem}")) for p in params]
 
 
 @functools.lru_cache(maxsize=None)
-def run(path, threads):
-    return execute(path, threads=threads)
+def run(path):
+    return execute(path, threads=THREADS)
 
 
-def _describe(a, b):
-    """First differing text output, for a readable failure."""
-    for x, y in zip(a, b):
+def first_difference(expected, got) -> str:
+    for x, y in zip(expected, got):
         if x != y:
-            return f"cell {x[0]} ({x[1]}):\n  1 thread : {x[2][:300]!r}\n  2 threads: {y[2][:300]!r}"
-    return f"{len(a)} vs {len(b)} text outputs"
+            return (f"cell {x[0]} ({x[1]}):\n  committed: {x[2][:300]!r}\n  "
+                    f"{THREADS} thread(s): {y[2][:300]!r}" if x[0] == y[0] else f"cell {x[0]} vs cell {y[0]}")
+    return f"{len(expected)} committed text outputs, {len(got)} re-run"
+
+
+def check_text(path):
+    committed = text_outputs(nbformat.read(path, as_version=4))
+    fresh = text_outputs(run(path).nb)
+    assert fresh == committed, first_difference(committed, fresh)
+
+
+def check_figures(path):
+    committed = images(nbformat.read(path, as_version=4))
+    fresh = images(run(path).nb)
+    assert [c for c, _ in fresh] == [c for c, _ in committed], (
+        f"images per cell differ: committed {[c for c, _ in committed]}, re-run {[c for c, _ in fresh]} "
+        "(re-execute the notebook: python scripts/execute_notebooks.py)")
+    stale = [f"cell {cell}: {why}" for (cell, new), (_, old) in zip(fresh, committed)
+             for ok, why in [pixel_difference(new, old)] if not ok]
+    assert not stale, (f"{len(stale)} of {len(fresh)} images differ from the committed ones (tolerance: "
+                       f"{PIXEL_FRACTION:.1%} of pixels off by more than {PIXEL_THRESHOLD}/255); stale outputs, "
+                       "re-execute the notebook: " + "; ".join(stale[:5]))
 
 
 def test_there_are_chapter_notebooks():
     assert NOTEBOOKS, "no chapters/*.ipynb found"
 
 
-@pytest.mark.parametrize("path", _grouped(NOTEBOOKS))
-def test_text_outputs_do_not_depend_on_blas_threads(path):
-    one, two = text_outputs(run(path, 1).nb), text_outputs(run(path, 2).nb)
-    assert one == two, _describe(one, two)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_text_outputs_with_one_thread_are_the_committed_ones(path):
+    check_text(path)
 
 
-@pytest.mark.parametrize("path", _grouped(NOTEBOOKS))
-def test_figures_match_the_committed_ones(path):
-    committed = images(nbformat.read(path, as_version=4))
-    fresh = images(run(path, 2).nb)
-    assert [c for c, _ in fresh] == [c for c, _ in committed], (
-        f"figures per cell differ: committed {[c for c, _ in committed]}, re-run {[c for c, _ in fresh]} "
-        "(re-execute the notebook: python scripts/execute_notebooks.py)")
-    stale = []
-    for (cell, new), (_, old) in zip(fresh, committed):
-        ok, why = pixel_difference(new, old)
-        if not ok:
-            stale.append(f"cell {cell}: {why}")
-    assert not stale, (f"figures differ from the committed ones beyond {PIXEL_FRACTION:.1%} of pixels off by "
-                       f">{PIXEL_THRESHOLD}/255 (stale outputs: re-execute the notebook): " + "; ".join(stale))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_figures_with_one_thread_are_the_committed_ones(path):
+    check_figures(path)
 
 
-@pytest.mark.parametrize("path", _grouped(NOTEBOOKS))
-def test_figures_do_not_depend_on_blas_threads(path):
-    one, two = images(run(path, 1).nb), images(run(path, 2).nb)
-    assert len(one) == len(two)
-    bad = [f"cell {c}: {why}" for (c, a), (_, b) in zip(one, two) for ok, why in [pixel_difference(a, b)] if not ok]
-    assert not bad, "; ".join(bad)
-
-
-def test_pixel_tolerance_catches_a_moved_line():
-    """The tolerance is tight enough to see a curve that moved by 2 %: the check can fail."""
+def test_pixel_tolerance_catches_a_moved_curve():
+    """The tolerance is tight enough to see a curve whose amplitude changed by 2 %: the check can fail."""
     import io
 
     import matplotlib
@@ -101,3 +95,13 @@ def test_pixel_tolerance_catches_a_moved_line():
 
     assert pixel_difference(png(1.0), png(1.0))[0]
     assert not pixel_difference(png(1.0), png(0.98))[0]
+
+
+def test_text_comparison_sees_a_changed_digit():
+    import nbformat.v4 as v4
+
+    def nb(text):
+        return v4.new_notebook(cells=[v4.new_code_cell("x", outputs=[v4.new_output("stream", name="stdout", text=text)])])
+
+    assert text_outputs(nb("loss 0.123\n")) == text_outputs(nb("loss 0.123\n"))
+    assert text_outputs(nb("loss 0.123\n")) != text_outputs(nb("loss 0.124\n"))

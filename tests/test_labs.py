@@ -91,6 +91,28 @@ def test_live_lab_controls_drive_image_and_data():
     assert calls.count((1.0, "tanh")) == 1  # served from the cache on the way back
 
 
+def test_live_image_grows_to_fit_and_keeps_its_size():
+    """The live picture is cropped to the union of the tight boxes seen: it widens for a setting that
+    needs more room (nothing is clipped) and does not shrink back (the image does not jump)."""
+
+    def render(fig, data, params):
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, 1])
+        if params["wide"] == "yes":
+            fig.text(1.02, 0.5, "a note outside the axes and the figure")
+
+    lab = H.Lab("grow-lab", [H.Control("wide", ("no", "yes"), "no")], lambda wide: None, render, lambda p: "x",
+                figsize=(3, 2))
+    live = lab.widget()
+    size = lambda: Image.open(io.BytesIO(bytes(live.image.value))).size  # noqa: E731
+    narrow = size()
+    live.controls["wide"].value = "yes"
+    wide = size()
+    assert wide[0] > narrow[0] + 50
+    live.controls["wide"].value = "no"
+    assert size() == wide
+
+
 def test_live_widgets_offer_exactly_the_control_values():
     lab, _ = make_lab()
     live = lab.widget()
