@@ -325,14 +325,18 @@ def bench_suite(quick: bool = False) -> list[dict]:
     (the installs are not the suite), then nbval alone: the same command on ``chapters/`` only
     (pyproject's addopts turn on ``--nbval --nbval-current-env``)."""
     py = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2"]
-    runs = [("whole test suite", py), ("nbval alone", py + ["chapters"])]
+    runs = [("whole test suite", py + ["--durations=12"]), ("nbval alone", py + ["chapters"])]
     rows = []
     for name, cmd in runs:
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        output = proc.stdout + proc.stderr
         rows.append({"run": name, "command": " ".join("python" if c == sys.executable else c for c in cmd),
                      "seconds": time.perf_counter() - t0, "returncode": proc.returncode,
-                     "summary": _summary(proc.stdout + proc.stderr)})
+                     "summary": _summary(output),
+                     "failed": re.findall(r"^(?:FAILED|ERROR) (\S+)", output, re.M),
+                     "slowest": re.findall(r"^(\d+\.\d+s (?:call|setup|teardown)\s+\S+)", output, re.M)[:12],
+                     "load_after": load_average()})
     return rows
 
 

@@ -12,6 +12,12 @@ Modules, one concept each:
 * :mod:`helpers.plotting`     - the house style and shared plots
 * :mod:`helpers.labs`         - interactive labs for Jupyter and for the static book
 * :mod:`helpers.report`       - glue numbers into the prose and assert the claims
+
+Chapter-specific modules, imported as ``from helpers import <module>``: ``symmetry`` (breaking
+symmetry), ``propagation`` (signal and gradient statistics over depth, floating-point limits),
+``layerwise`` (Glorot & Bengio's per-layer study), ``finite_width`` (ensembles of random networks),
+``frameworks`` (framework defaults), ``lsuv``, ``residual``, ``normalization``, ``meanfield``
+(signal propagation theory) and ``jacobian`` (input-output Jacobian spectra).
 """
 
 from .activations import Activation, get_activation
@@ -22,8 +28,8 @@ from .initializers import (INITIALIZERS, calculate_gain, constant, fan_in_and_fa
                            glorot_standard, kaiming_normal, kaiming_std, kaiming_uniform, lecun_normal,
                            lecun_uniform, normal, orthogonal, truncated_normal, truncated_normal_std_factor,
                            uniform, xavier_normal, xavier_uniform, zeros)
-from .labs import Control, Lab, LiveLab
-from .network import (MLP, Cache, Grads, accuracy, backward, build_mlp, forward, loss_and_grads,
+from .labs import Control, Lab, LiveLab, all_labs
+from .network import (MLP, Cache, Grads, Workspace, accuracy, backward, build_mlp, forward, loss_and_grads,
                       mean_squared_error, predict, softmax, softmax_cross_entropy)
 from .plotting import PALETTE, decision_regions, healthy_band, loss_curves, per_layer, ridge, show, use_style
 from .report import check, check_close, glue

@@ -88,7 +88,11 @@ def execute(path: Path, *, threads: int | None = None, timeout: int = 600, peak_
 
 
 def text_outputs(nb) -> list[tuple[int, str, str]]:
-    """Every text output as ``(cell index, kind, text)``; images are replaced by a placeholder."""
+    """Every text output as ``(cell index, kind, text)``; images are replaced by a placeholder.
+
+    Consecutive stream outputs of one cell are joined, as nbval does: how a kernel splits printed
+    text into messages depends on timing, not on the code.
+    """
     out = []
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -96,7 +100,13 @@ def text_outputs(nb) -> list[tuple[int, str, str]]:
         for o in cell.get("outputs", []):
             kind = o.get("output_type")
             if kind == "stream":
-                out.append((i, f"stream:{o.get('name')}", o.get("text", "")))
+                name = f"stream:{o.get('name')}"
+                text = o.get("text", "")
+                text = text if isinstance(text, str) else "".join(text)
+                if out and out[-1][0] == i and out[-1][1] == name:
+                    out[-1] = (i, name, out[-1][2] + text)
+                else:
+                    out.append((i, name, text))
             elif kind == "error":
                 out.append((i, "error", f"{o.get('ename')}: {o.get('evalue')}"))
             else:

@@ -251,8 +251,10 @@ def test_full_page_screenshot_written(visits, docname):
 
 @pytest.mark.parametrize("docname", per_page(LAB_PAGES))
 def test_static_lab_controls_change_the_figure(browser, site, docname):
-    """Move every control of every lab: the frame (src) and its description (alt) change."""
-    context, page = open_page(browser, site, f"{site.url}{docname}.html")
+    """Move every control of every lab: the frame (src) and its description (alt) change, and the
+    lab's script raises no error."""
+    visit = Visit(docname)
+    context, page = open_page(browser, site, f"{site.url}{docname}.html", visit)
     try:
         labs = page.locator("div.ib-lab")
         assert labs.count() == _lab_count(docname), "the page does not show every lab of the notebook"
@@ -280,9 +282,11 @@ def test_static_lab_controls_change_the_figure(browser, site, docname):
                 after = (img.get_attribute("src"), img.get_attribute("alt"))
                 assert after[0] != before[0], f"lab {i} control {k} on {docname}: the figure did not change"
                 assert after[1] != before[1], f"lab {i} control {k} on {docname}: the alt text did not change"
-                assert page.evaluate("img => img.complete && img.naturalWidth > 0", img.element_handle())
+                page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle(),
+                                       timeout=5_000)  # the new frame decodes and shows
     finally:
         context.close()
+    assert not visit.console_errors, f"errors while moving the lab controls on {docname}: {visit.console_errors}"
 
 
 def _repository() -> tuple[str, str, str]:
