@@ -15,6 +15,10 @@ reproducible at the source (seeded draws, fixed-precision numbers, no reprs or a
 stderr), and a regex that rewrote outputs before comparing could hide a real change. nbval already
 ignores PNG bytes; the lab cells, whose output is images in HTML, are tagged ``nbval-ignore-output``
 and still run; tests/test_determinism.py compares the figures.
+
+The nbval kernels run with two BLAS threads (set below, inherited by every kernel this session
+starts), and tests/test_determinism.py runs every notebook again with one thread: both runs must
+reproduce the committed text outputs exactly, so they are identical to each other.
 """
 
 from __future__ import annotations
@@ -36,6 +40,10 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# nbval's strict run is the two-thread execution of every notebook (see the module docstring).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "2"
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

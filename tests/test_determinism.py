@@ -1,9 +1,9 @@
 """The committed outputs are exactly what the code produces, whatever the number of BLAS threads.
 
-Every chapter notebook is re-executed with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = 1 (this file)
-and = 2 (``test_determinism_two_threads.py``; a separate file so that ``--dist loadfile`` runs the
-two on different workers). One execution per notebook and thread count is shared by its tests, and
-each is compared with the committed notebook:
+Every chapter notebook is re-executed here with OMP_NUM_THREADS / OPENBLAS_NUM_THREADS = 1; the
+two-thread execution is nbval's own strict run (tests/conftest.py gives its kernels two threads),
+which also compares every text output with the committed one. One execution per notebook is shared
+by the tests below, and compared with the committed notebook:
 
 * text outputs identical (so the one-thread and two-thread runs are identical to each other too;
   numbers are printed at a precision well above floating-point noise, as CONTRIBUTING.md asks);
