@@ -51,24 +51,24 @@ def dead_fraction(pre: np.ndarray, activation: str | Activation) -> float:
     return float(np.mean(np.all(pre <= 0, axis=0)))
 
 
-def _check_pass(net: MLP, cache: Cache) -> None:
+def _check_from_net(net: MLP, value: Cache | Grads, kind: type, made_by: str, layers: int) -> None:
+    """Reject a ``net`` that is not an MLP, or a ``value`` that is not the ``kind`` this net's pass made."""
+    name = kind.__name__.lower()
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
-    if not isinstance(cache, Cache):
-        raise TypeError(f"cache must be the Cache returned by forward, got {type(cache).__name__}")
-    if len(cache.pre) != net.depth:
-        raise ValueError(f"cache must come from a forward pass of this {net.depth}-layer network, "
-                         f"got one with {len(cache.pre)} layers")
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be the {kind.__name__} returned by {made_by}, got {type(value).__name__}")
+    if layers != net.depth:
+        raise ValueError(f"{name} must come from a {made_by} pass of this {net.depth}-layer network, "
+                         f"got one with {layers} layers")
+
+
+def _check_pass(net: MLP, cache: Cache) -> None:
+    _check_from_net(net, cache, Cache, "forward", len(getattr(cache, "pre", [])))
 
 
 def _check_grads(net: MLP, grads: Grads) -> None:
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
-    if not isinstance(grads, Grads):
-        raise TypeError(f"grads must be the Grads returned by backward, got {type(grads).__name__}")
-    if len(grads.weights) != net.depth:
-        raise ValueError(f"grads must come from a backward pass of this {net.depth}-layer network, "
-                         f"got one with {len(grads.weights)} layers")
+    _check_from_net(net, grads, Grads, "backward", len(getattr(grads, "weights", [])))
 
 
 @dataclass
