@@ -1,0 +1,114 @@
+"""The layer model: every layer's backward against float64 central finite differences, and ensembles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from helpers import layers as L
+
+R = np.random.default_rng
+TOL = 1e-7  # central differences with eps = 1e-6 are accurate to ~1e-10 on these smooth maps
+
+
+def _dense(shape, rng, bias=True, **kw):
+    w = rng.standard_normal(shape) / np.sqrt(shape[-1])
+    return L.Dense(w, rng.standard_normal(shape[:-1]) if bias else None, **kw)
+
+
+CASES = {
+    "dense": (lambda r: _dense((4, 3), r), (5, 3)),
+    "dense_no_bias_multiplier": (lambda r: _dense((4, 3), r, bias=False, multiplier=0.5), (5, 3)),
+    "dense_tokens": (lambda r: _dense((4, 3), r), (2, 5, 3)),
+    "dense_ensemble": (lambda r: _dense((3, 4, 3), r), (3, 5, 3)),
+    "act_tanh": (lambda r: L.Act("tanh"), (5, 4)),
+    "act_selu_ensemble": (lambda r: L.Act("selu"), (2, 5, 4)),
+    "layer_norm": (lambda r: L.LayerNorm(4), (5, 4)),
+    "layer_norm_tokens_no_affine": (lambda r: L.LayerNorm(4, affine=False), (2, 3, 4)),
+    "batch_norm": (lambda r: L.BatchNorm(4), (6, 4)),
+    "batch_norm_ensemble": (lambda r: L.BatchNorm(4), (2, 6, 4)),
+    "residual": (lambda r: L.Residual(L.Sequential([_dense((4, 4), r), L.Act("tanh"), _dense((4, 4), r)]), 0.7),
+                 (5, 4)),
+    "residual_trainable": (lambda r: L.Residual(L.Sequential([_dense((4, 4), r), L.Act("sigmoid")]), 0.3,
+                                                trainable=True), (5, 4)),
+    "sequential_mlp": (lambda r: L.Sequential([_dense((6, 3), r), L.Act("softsign"), L.LayerNorm(6),
+                                               _dense((2, 6), r)]), (5, 3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_backward_matches_central_differences(case):
+    make, x_shape = CASES[case]
+    rng = R(sum(map(ord, case)))
+    layer = make(rng)
+    errors = L.gradient_check(layer, rng.standard_normal(x_shape), R(1))
+    assert set(errors) == {"x"} | {name for name, _, _ in layer.named_params()}
+    assert max(errors.values()) < TOL, errors
+
+
+def test_gradient_check_detects_a_wrong_backward():
+    class Wrong(L.Act):
+        def backward(self, dy, ws=None):
+            return 1.01 * super().backward(dy, ws)
+
+    errors = L.gradient_check(Wrong("tanh"), R(0).standard_normal((4, 3)), R(1))
+    assert errors["x"] > 1e-3
+
+
+def test_ensemble_members_equal_separate_layers():
+    """One batched pass over stacked weights gives each member's own pass (to rounding)."""
+    rng = R(3)
+    ws = [rng.standard_normal((5, 4)) for _ in range(3)]
+    bs = [rng.standard_normal(5) for _ in range(3)]
+    xs = rng.standard_normal((3, 7, 4))
+    dys = rng.standard_normal((3, 7, 5))
+    stacked = L.Sequential([L.Dense(L.stack(ws), L.stack(bs)), L.Act("tanh")])
+    y = stacked.forward(xs)
+    dx = stacked.backward(dys)
+    for k in range(3):
+        one = L.Sequential([L.Dense(ws[k], bs[k]), L.Act("tanh")])
+        np.testing.assert_allclose(y[k], one.forward(xs[k]), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(dx[k], one.backward(dys[k]), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(stacked[0].grads["weight"][k], one[0].grads["weight"], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(stacked[0].grads["bias"][k], one[0].grads["bias"], rtol=1e-12, atol=1e-14)
+
+
+def test_workspace_gives_bit_identical_results_and_reuses_buffers():
+    rng = R(4)
+    net = L.Sequential([_dense((8, 3), rng), L.Act("relu"), _dense((2, 8), rng)])
+    x, dy = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    y_plain, dx_plain = net.forward(x).copy(), net.backward(dy).copy()
+    grads_plain = [g.copy() for _, _, g in net.named_params()]
+    ws = L.Workspace()
+    y = net.forward(x, ws)
+    assert np.array_equal(y, y_plain) and np.array_equal(net.backward(dy, ws), dx_plain)
+    assert all(np.array_equal(a, g) for a, (_, _, g) in zip(grads_plain, net.named_params()))
+    size = ws.nbytes
+    net.forward(x, ws)
+    net.backward(dy, ws)
+    assert ws.nbytes == size > 0
+
+
+def test_layers_reject_bad_input():
+    with pytest.raises(ValueError, match="weight must have shape"):
+        L.Dense(np.ones(3))
+    with pytest.raises(ValueError, match="bias must have shape"):
+        L.Dense(np.ones((2, 3)), np.ones(3))
+    with pytest.raises(ValueError, match=r"x must have shape \(\.\.\., 3\)"):
+        L.Dense(np.ones((2, 3))).forward(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"x must have shape \(E=2"):
+        L.Dense(np.ones((2, 2, 3))).forward(np.ones((3, 4, 3)))
+    with pytest.raises(TypeError, match=r"layers\[1\] must be a Layer"):
+        L.Sequential([L.Act(), "relu"])
+    with pytest.raises(TypeError, match="branch must be a Layer"):
+        L.Residual(np.ones(2))
+    with pytest.raises(ValueError, match="x must have shape"):
+        L.LayerNorm(3).forward(np.ones((2, 4)))
+    with pytest.raises(ValueError, match="n must be"):
+        L.BatchNorm(0)
+    with pytest.raises(RuntimeError, match="needs a forward pass first"):
+        L.Dense(np.ones((2, 3))).backward(np.ones((1, 2)))
+    with pytest.raises(TypeError, match="workspace must be a Workspace"):
+        L.check_workspace({})
+    with pytest.raises(ValueError, match="arrays must all have one shape"):
+        L.stack([np.ones(2), np.ones(3)])
