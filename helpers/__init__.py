@@ -29,11 +29,12 @@ from .initializers import (INITIALIZERS, calculate_gain, constant, fan_in_and_fa
                            lecun_uniform, normal, orthogonal, truncated_normal, truncated_normal_std_factor,
                            uniform, xavier_normal, xavier_uniform, zeros)
 from .labs import Control, Lab, LiveLab, all_labs
-from .network import (MLP, Cache, Grads, Workspace, accuracy, backward, build_mlp, forward, loss_and_grads,
-                      mean_squared_error, predict, softmax, softmax_cross_entropy)
+from .layers import Act, BatchNorm, Dense, Layer, LayerNorm, Residual, Sequential, Workspace, gradient_check, stack
+from .network import (MLP, Cache, Grads, accuracy, backward, build_mlp, ensemble_cross_entropy, forward,
+                      loss_and_grads, mean_squared_error, predict, softmax, softmax_cross_entropy, stack_mlps)
 from .plotting import PALETTE, decision_regions, healthy_band, loss_curves, per_layer, ridge, show, use_style
 from .report import check, check_close, glue
 from .theory import gaussian_expectation, length_map, predicted_variances, second_moment
-from .training import History, train
+from .training import EnsembleRun, History, train, train_ensemble
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -1,6 +1,6 @@
 """Random networks in bulk: per-layer scale predictions, finite-width fluctuations, many-seed training.
 
-Three tools for the He/Kaiming chapter, all plain numpy and vectorized over networks:
+Tools for the He/Kaiming chapter, all plain numpy and vectorized over networks:
 
 * :func:`predicted_scales` - the variance recursions of He et al. (2015) for *any* list of layer
   widths and weight variances, forward (second moment of the signal) and backward (variance of
@@ -11,10 +11,8 @@ Three tools for the He/Kaiming chapter, all plain numpy and vectorized over netw
   *mean* is what the variance argument controls; Hanin & Rolnick (2018) show that its
   *fluctuations* grow exponentially in the sum of reciprocal widths ``beta = sum_l 1/n_l``, so a
   deep, narrow network is far from its average even when the average is perfect.
-* :func:`train_ensemble` - minibatch SGD on several networks of one architecture at once (stacked
-  weights, batched matrix products), returning every learning curve and the per-layer gradient
-  norms at initialization. Network ``k`` follows exactly the trajectory
-  :func:`helpers.training.train` would give it with the same generator.
+* many-seed training is :func:`helpers.training.train_ensemble` (the one ensemble mechanism of
+  the core); this module only summarizes its curves (:func:`running_mean`, :func:`steps_to_threshold`).
 
 Convention: a stack of ``L`` layers with widths ``[n_0, n_1, ..., n_L]`` computes
 ``z^(l) = W^(l) h^(l-1)``, ``h^(l) = phi(z^(l))`` with zero biases and ``phi`` a leaky ReLU of
@@ -37,7 +35,7 @@ __all__ = [
     "Scales", "predicted_scales", "weight_variance",
     "norm_factor_variance", "predicted_norm_moments", "relu_log_norm_mean", "relu_survival",
     "squared_norm_ensemble",
-    "EnsembleRun", "train_ensemble", "running_mean", "steps_to_threshold",
+    "running_mean", "steps_to_threshold",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -309,148 +307,6 @@ def squared_norm_ensemble(widths: Sequence[int], networks: int, rng: np.random.G
 
 # --------------------------------------------------------------------------------------------
 # many networks trained at once
-
-
-@dataclass
-class EnsembleRun:
-    """Learning curves of several networks trained side by side.
-
-    ``loss[k, s]`` is network k's minibatch loss at step s (NaN from its divergence on);
-    ``diverged_at[k]`` is the step where it diverged, or -1; ``accuracy[k]`` its final training
-    accuracy (NaN if diverged). ``delta_norm`` and ``weight_grad_norm`` (shape ``(networks, L)``)
-    are the per-layer norms of dL/dz and dL/dW on the first minibatch, before any update.
-    """
-
-    loss: np.ndarray
-    accuracy: np.ndarray
-    diverged_at: np.ndarray
-    delta_norm: np.ndarray
-    weight_grad_norm: np.ndarray
-
-
-def _check_ensemble(nets: Sequence[MLP], rngs: Sequence[np.random.Generator]) -> None:
-    if isinstance(nets, MLP) or not isinstance(nets, Sequence) or not nets:
-        raise TypeError("nets must be a non-empty sequence of MLP (built with helpers.build_mlp)")
-    if not all(isinstance(net, MLP) for net in nets):
-        raise TypeError("nets must contain only MLP objects")
-    first = nets[0]
-    for i, net in enumerate(nets[1:], start=1):
-        if net.sizes != first.sizes:
-            raise ValueError(f"nets must share one architecture: nets[{i}] has sizes {net.sizes}, "
-                             f"nets[0] has {first.sizes}")
-        if (net.activation.name, net.activation.slope, net.activate_output, net.dtype) != (
-                first.activation.name, first.activation.slope, first.activate_output, first.dtype):
-            raise ValueError(f"nets must share one activation and dtype; nets[{i}] differs from nets[0]")
-    if not isinstance(rngs, Sequence) or len(rngs) != len(nets):
-        raise ValueError(f"rngs must hold one numpy Generator per network ({len(nets)})")
-    for i, r in enumerate(rngs):
-        _checks.generator(r, f"rngs[{i}]")
-
-
-def _forward_stack(weights, biases, act, activate_output, h):
-    pres, posts = [], [h]
-    last = len(weights) - 1
-    for i, (w, b) in enumerate(zip(weights, biases)):
-        z = h @ w.transpose(0, 2, 1)
-        z += b[:, None, :]
-        h = act.f(z) if (i < last or activate_output) else z
-        pres.append(z)
-        posts.append(h)
-    return pres, posts
-
-
-def _softmax_xent(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-network mean cross-entropy and its gradient for logits of shape (N, B, C)."""
-    shifted = logits - logits.max(axis=2, keepdims=True)
-    e = np.exp(shifted)
-    total = e.sum(axis=2, keepdims=True)
-    log_z = np.log(total[:, :, 0])
-    picked = np.take_along_axis(shifted, labels[:, :, None], axis=2)[:, :, 0]
-    loss = np.mean(log_z - picked, axis=1)
-    grad = e / total
-    np.put_along_axis(grad, labels[:, :, None], np.take_along_axis(grad, labels[:, :, None], axis=2) - 1.0, axis=2)
-    return loss, grad / logits.shape[1]
-
-
-def train_ensemble(nets: Sequence[MLP], x: np.ndarray, y: np.ndarray, rngs: Sequence[np.random.Generator], *,
-                   steps: int = 300, lr: float = 0.01, momentum: float = 0.0, batch_size: int = 64) -> EnsembleRun:
-    """Train every network in ``nets`` (one architecture) with minibatch SGD, all at once, in place.
-
-    The update is that of :func:`helpers.training.train`: softmax cross-entropy on ``batch_size``
-    rows drawn without replacement by ``rngs[k]``, heavy-ball momentum ``v = mu v - lr g; W += v``.
-    The weights of all networks are stacked so that each layer is one batched matrix product,
-    which makes a many-seed experiment about as fast as a single run. A network whose loss or
-    signal stops being finite is frozen and reported in ``diverged_at``; the others go on.
-    """
-    _check_ensemble(nets, rngs)
-    steps = _checks.positive_int(steps, "steps")
-    lr = _checks.finite_float(lr, "lr", positive=True)
-    momentum = _checks.finite_float(momentum, "momentum", non_negative=True)
-    if momentum >= 1:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
-    x = _checks.array(x, "x", ndim=2)
-    y = _checks.array(y, "y", ndim=1)
-    first = nets[0]
-    if x.shape[1] != first.sizes[0]:
-        raise ValueError(f"x must have {first.sizes[0]} columns (the input width), got shape {x.shape}")
-    if len(y) != len(x):
-        raise ValueError(f"y must have one entry per row of x ({len(x)}), got {len(y)}")
-    if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= first.sizes[-1]:
-        raise ValueError(f"y must hold integer labels in [0, {first.sizes[-1] - 1}]")
-    batch_size = min(_checks.positive_int(batch_size, "batch_size"), len(x))
-    x = x.astype(first.dtype, copy=False)
-
-    count, depth = len(nets), first.depth
-    act, activate_output = first.activation, first.activate_output
-    weights = [np.stack([net.weights[i] for net in nets]) for i in range(depth)]
-    biases = [np.stack([net.biases[i] for net in nets]) for i in range(depth)]
-    params = weights + biases
-    velocity = [np.zeros_like(p) for p in params]
-    losses = np.full((count, steps), np.nan)
-    diverged_at = np.full(count, -1, dtype=int)
-    alive = np.ones(count, dtype=bool)
-    delta_norm = np.zeros((count, depth))
-    wgrad_norm = np.zeros((count, depth))
-    with np.errstate(all="ignore"):
-        for step in range(steps):
-            idx = np.stack([r.choice(len(x), size=batch_size, replace=False) for r in rngs])
-            pres, posts = _forward_stack(weights, biases, act, activate_output, x[idx])
-            value, dh = _softmax_xent(posts[-1], y[idx])
-            finite = np.isfinite(value)
-            for h in posts[1:]:
-                finite &= np.all(np.isfinite(h), axis=(1, 2))
-            newly = alive & ~finite
-            diverged_at[newly] = step
-            alive &= finite
-            if not alive.any():
-                break
-            losses[alive, step] = value[alive]
-            grads_w, grads_b = [None] * depth, [None] * depth
-            for i in range(depth - 1, -1, -1):
-                activated = i < depth - 1 or activate_output
-                dz = dh * act.df(pres[i]) if activated else dh
-                grads_w[i] = dz.transpose(0, 2, 1) @ posts[i]
-                grads_b[i] = dz.sum(axis=1)
-                if step == 0:
-                    delta_norm[:, i] = np.sqrt(np.sum(dz * dz, axis=(1, 2)))
-                    wgrad_norm[:, i] = np.sqrt(np.sum(grads_w[i] ** 2, axis=(1, 2)))
-                if i > 0:
-                    dh = dz @ weights[i]
-            everyone = alive.all()
-            for p, v, g in zip(params, velocity, grads_w + grads_b):
-                v *= momentum
-                v -= lr * g
-                if not everyone:  # a diverged network stays frozen
-                    v[~alive] = 0.0
-                p += v
-        accuracy = np.full(count, np.nan)
-        _, posts = _forward_stack(weights, biases, act, activate_output, np.broadcast_to(x, (count,) + x.shape))
-        pred = np.argmax(posts[-1], axis=2)
-        accuracy[alive] = np.mean(pred == y[None, :], axis=1)[alive]
-    for k, net in enumerate(nets):
-        net.weights = [w[k].copy() for w in weights]
-        net.biases = [b[k].copy() for b in biases]
-    return EnsembleRun(losses, accuracy, diverged_at, delta_norm, wgrad_norm)
 
 
 def running_mean(curves: np.ndarray, window: int) -> np.ndarray:

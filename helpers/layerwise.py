@@ -35,7 +35,8 @@ import numpy as np
 from . import _checks
 from .activations import Activation, get_activation
 from .initializers import calculate_gain, fan_in_and_fan_out
-from .network import MLP, build_mlp, softmax, softmax_cross_entropy
+from .network import MLP, build_mlp, softmax_cross_entropy
+from .training import train_ensemble
 from .theory import gaussian_expectation, second_moment
 
 KINDS = ("activations", "preactivations", "gradients", "weight_gradients")
@@ -411,55 +412,6 @@ class TrainingComparison:
             return float(np.mean(la < lb))
 
 
-def _stack_networks(nets: list[MLP]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    weights = [np.stack([n.weights[i] for n in nets]) for i in range(nets[0].depth)]
-    biases = [np.stack([n.biases[i] for n in nets]) for i in range(nets[0].depth)]
-    return weights, biases
-
-
-def _batched_loss_and_grads(weights, biases, act: Activation, x: np.ndarray, onehot: np.ndarray):
-    """Forward and backward for M stacked networks at once: x (M, B, d), onehot (M, B, C).
-
-    The same chain rule as :func:`helpers.network.backward`, with a leading network axis; for tanh
-    the derivative is taken from the stored output (1 - h^2) instead of recomputing tanh.
-    """
-    depth = len(weights)
-    pre, post = [], [x]
-    h = x
-    for i in range(depth):
-        z = np.matmul(h, weights[i].transpose(0, 2, 1)) + biases[i][:, None, :]
-        pre.append(z)
-        h = act.f(z) if i < depth - 1 else z
-        post.append(h)
-    shifted = h - h.max(axis=2, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=2))
-    batch = h.shape[1]
-    loss = np.mean(log_norm - np.sum(shifted * onehot, axis=2), axis=1)
-    dz = (softmax(shifted.reshape(-1, shifted.shape[2])).reshape(shifted.shape) - onehot) / batch
-    gw, gb = [None] * depth, [None] * depth
-    for i in range(depth - 1, -1, -1):
-        gw[i] = np.matmul(dz.transpose(0, 2, 1), post[i])
-        gb[i] = dz.sum(axis=1)
-        if i > 0:
-            slope = 1.0 - post[i] * post[i] if act.name == "tanh" else act.df(pre[i - 1])
-            dz = np.matmul(dz, weights[i]) * slope
-    return loss, gw, gb
-
-
-def _batched_eval(weights, biases, act: Activation, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy of every stacked network on the whole set ``x`` (first layer by tensordot)."""
-    depth = len(weights)
-    h = np.ascontiguousarray(np.tensordot(weights[0], x, axes=([2], [1])).transpose(0, 2, 1)) + biases[0][:, None, :]
-    for i in range(1, depth):
-        h = np.matmul(act.f(h), weights[i].transpose(0, 2, 1)) + biases[i][:, None, :]
-    shifted = h - h.max(axis=2, keepdims=True)
-    log_norm = np.log(np.exp(shifted).sum(axis=2))
-    rows = np.arange(len(labels))
-    loss = np.mean(log_norm - shifted[:, rows, labels], axis=1)
-    acc = np.mean(np.argmax(h, axis=2) == labels[None], axis=1)
-    return loss, acc
-
-
 def compare_training(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int], inits: Mapping[str, str | Callable],
                      seeds: Sequence[int], *, activation: str = "tanh", steps: int = 500, lr: float = 0.1,
                      batch_size: int = 64, eval_every: int = 10, bias: float = 0.0) -> TrainingComparison:
@@ -471,8 +423,9 @@ def compare_training(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int], in
     same sequence for every initializer: the initializations are compared on common random numbers.
     Training is plain minibatch SGD on the softmax cross-entropy (no momentum, constant ``lr``), the
     setting of Glorot & Bengio (2010, Sec. 2.3). All ``len(inits) * len(seeds)`` networks are
-    trained together with batched matrix products; the loss on the whole training set is recorded
-    every ``eval_every`` steps and at the end. A network whose loss stops being finite keeps NaN.
+    trained together as one ensemble (:func:`helpers.training.train_ensemble`); the loss on the whole
+    training set is recorded every ``eval_every`` steps and at the end. A network whose loss stops
+    being finite keeps NaN.
     """
     x = _checks.array(x, "x", ndim=2).astype(float, copy=False)
     labels = _checks.array(labels, "labels", ndim=1)
@@ -501,28 +454,14 @@ def compare_training(x: np.ndarray, labels: np.ndarray, sizes: Sequence[int], in
     names = list(inits)
     nets = [build_mlp(sizes, np.random.default_rng(s), activation=act, init=inits[name], bias=bias)
             for name in names for s in seeds]
-    weights, biases = _stack_networks(nets)
-    n_seeds = len(seeds)
-    member_seed = np.tile(np.arange(n_seeds), len(names))
     batch_rngs = [np.random.default_rng([s, 1]) for s in seeds]
-    eye = np.eye(classes)
-    eval_steps, eval_loss = [], []
-    with np.errstate(all="ignore"):
-        for step in range(steps + 1):
-            if step % eval_every == 0 or step == steps:
-                loss, acc = _batched_eval(weights, biases, act, x, labels)
-                eval_steps.append(step)
-                eval_loss.append(loss)
-            if step == steps:
-                break
-            idx = np.stack([g.choice(len(x), size=batch_size, replace=False) for g in batch_rngs])[member_seed]
-            _, gw, gb = _batched_loss_and_grads(weights, biases, act, x[idx], eye[labels[idx]])
-            for p, g in zip(weights + biases, gw + gb):
-                p -= lr * g
-    curves = np.array(eval_loss).T  # (members, evals)
-    bad = ~np.isfinite(curves)
-    curves[np.maximum.accumulate(bad, axis=1)] = np.nan
-    acc = np.where(np.isfinite(curves[:, -1]), acc, np.nan)
+    run = train_ensemble(nets, x, labels, batch_rngs * len(names), steps=steps, lr=lr, batch_size=batch_size,
+                         eval_every=eval_every)
+    curves = run.eval_loss  # (members, evals)
+    curves[np.maximum.accumulate(~np.isfinite(curves), axis=1)] = np.nan
+    acc = np.where(np.isfinite(curves[:, -1]), run.accuracy, np.nan)
+    n_seeds = len(seeds)
     loss_by = {name: curves[k * n_seeds:(k + 1) * n_seeds] for k, name in enumerate(names)}
     acc_by = {name: acc[k * n_seeds:(k + 1) * n_seeds] for k, name in enumerate(names)}
+    eval_steps = run.eval_steps
     return TrainingComparison(np.array(eval_steps), loss_by, acc_by, seeds)

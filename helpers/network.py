@@ -8,7 +8,6 @@ identical layers). Everything works on whole batches with matrix products, in fl
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -17,26 +16,59 @@ import numpy as np
 from . import _checks
 from .activations import Activation, get_activation
 from .initializers import Initializer, get_initializer
+from .layers import QUIET as _QUIET
+from .layers import Act, Dense, Sequential, Workspace, check_workspace, stack
 
 
-@dataclass
-class MLP:
-    """Parameters and activation of a fully connected network."""
+class MLP(Sequential):
+    """A fully connected network: ``Dense -> Act -> ... -> Dense`` (``-> Act`` if ``activate_output``).
 
-    weights: list[np.ndarray]
-    biases: list[np.ndarray]
-    activation: Activation
-    activate_output: bool = False
+    One composition of the layers in :mod:`helpers.layers`, built from per-layer ``weights`` and
+    ``biases`` (shared, not copied: training updates them in place). Weights of shape
+    ``(E, n_out, n_in)`` make an *ensemble* of ``E`` networks run at once (see :func:`stack_mlps`).
+    """
+
+    def __init__(self, weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], activation: Activation,
+                 activate_output: bool = False) -> None:
+        if len(weights) == 0 or len(weights) != len(biases):
+            raise ValueError(f"weights and biases must be two non-empty lists of one length, got "
+                             f"{len(weights)} and {len(biases)}")
+        self.activate_output = bool(activate_output)
+        self._activation = get_activation(activation)
+        self.dense = [Dense(w, b) for w, b in zip(weights, biases)]
+        last = len(self.dense) - 1
+        self.acts = [Act(self._activation) if i < last or self.activate_output else None
+                     for i in range(len(self.dense))]
+        super().__init__([layer for pair in zip(self.dense, self.acts) for layer in pair if layer is not None])
+
+    @property
+    def activation(self) -> Activation:
+        return self._activation
+
+    @property
+    def weights(self) -> list[np.ndarray]:
+        """Per-layer weight arrays (the layers' own, so in-place updates train the network)."""
+        return [d.params["weight"] for d in self.dense]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return [d.params["bias"] for d in self.dense]
+
+    @property
+    def ensemble_size(self) -> int | None:
+        """``E`` for an ensemble of stacked networks, None for a single network."""
+        w = self.dense[0].weight
+        return w.shape[0] if w.ndim == 3 else None
 
     @property
     def sizes(self) -> list[int]:
         """Layer widths from input to output, e.g. ``[2, 64, 64, 3]``."""
-        return [self.weights[0].shape[1]] + [w.shape[0] for w in self.weights]
+        return [self.weights[0].shape[-1]] + [w.shape[-2] for w in self.weights]
 
     @property
     def depth(self) -> int:
         """Number of weight layers."""
-        return len(self.weights)
+        return len(self.dense)
 
     @property
     def dtype(self) -> np.dtype:
@@ -44,7 +76,42 @@ class MLP:
 
     def copy(self) -> "MLP":
         """An independent copy (training mutates parameters in place)."""
-        return copy.deepcopy(self)
+        return MLP([w.copy() for w in self.weights], [b.copy() for b in self.biases], self.activation,
+                   self.activate_output)
+
+    def member(self, k: int) -> "MLP":
+        """Member ``k`` of an ensemble, as an independent single network."""
+        size = self.ensemble_size
+        if size is None:
+            raise ValueError("member() needs an ensemble (an MLP made by stack_mlps)")
+        k = _checks.positive_int(k, "k", allow_zero=True)
+        if k >= size:
+            raise ValueError(f"k must be in [0, {size - 1}], got {k}")
+        return MLP([w[k].copy() for w in self.weights], [b[k].copy() for b in self.biases], self.activation,
+                   self.activate_output)
+
+
+def stack_mlps(nets: Sequence[MLP]) -> MLP:
+    """One ensemble MLP holding ``nets`` (one architecture) on a leading axis: many seeds at once.
+
+    Each layer of the result is a single batched matrix product over all members, which makes a
+    many-seed experiment about as fast as one run of the whole batch. The weights are copied.
+    """
+    if isinstance(nets, MLP) or not isinstance(nets, Sequence) or not nets:
+        raise TypeError(f"nets must be a non-empty sequence of MLPs, got {type(nets).__name__}")
+    first = nets[0]
+    for i, net in enumerate(nets):
+        if not isinstance(net, MLP) or net.ensemble_size is not None:
+            raise TypeError(f"nets[{i}] must be a single MLP (see build_mlp), got {type(net).__name__}")
+        if net.sizes != first.sizes:
+            raise ValueError(f"nets must share one architecture; nets[{i}] has sizes {net.sizes}, "
+                             f"nets[0] has {first.sizes}")
+        if (net.activation.name, net.activation.slope, net.activate_output, net.dtype) != (
+                first.activation.name, first.activation.slope, first.activate_output, first.dtype):
+            raise ValueError(f"nets must share one activation and dtype; nets[{i}] differs from nets[0]")
+    weights = [stack([n.weights[i] for n in nets]) for i in range(first.depth)]
+    biases = [stack([n.biases[i] for n in nets]) for i in range(first.depth)]
+    return MLP(weights, biases, first.activation, first.activate_output)
 
 
 @dataclass
@@ -71,38 +138,6 @@ class Grads:
     biases: list[np.ndarray]
     d_pre: list[np.ndarray]
     d_post: list[np.ndarray]
-
-
-class Workspace:
-    """Reusable output buffers for :func:`forward` and :func:`backward` (an opt-in speed-up).
-
-    A pass that is given a workspace writes its caches and gradients into buffers kept here
-    instead of fresh arrays, so a training loop stops paying for memory that the allocator hands
-    back to the operating system after every step and faults in again on the next (about a third
-    of the time of a pass at width 256). The price: the arrays a pass returns are overwritten by
-    the next pass with the same workspace, so use one only where each result is consumed before
-    the next call (as :func:`helpers.training.train` does). The values are bit-for-bit the same.
-    """
-
-    def __init__(self) -> None:
-        self._buffers: dict[tuple, np.ndarray] = {}
-
-    def get(self, key: tuple, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-        """The buffer stored under ``key``, (re)allocated if its shape or dtype changed."""
-        buf = self._buffers.get(key)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._buffers[key] = np.empty(shape, dtype=dtype)
-        return buf
-
-    @property
-    def nbytes(self) -> int:
-        return sum(b.nbytes for b in self._buffers.values())
-
-
-def _check_workspace(workspace: object) -> Workspace | None:
-    if workspace is not None and not isinstance(workspace, Workspace):
-        raise TypeError(f"workspace must be a Workspace or None, got {type(workspace).__name__}")
-    return workspace
 
 
 def _check_sizes(sizes: Sequence[int]) -> list[int]:
@@ -145,57 +180,36 @@ def build_mlp(sizes: Sequence[int], rng: np.random.Generator, *, activation: str
 def _check_input(net: MLP, x: np.ndarray) -> np.ndarray:
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
-    x = _checks.array(x, "x", ndim=2)
-    if x.shape[1] != net.sizes[0]:
+    x = _checks.array(x, "x", ndim=3 if net.ensemble_size else 2)
+    if x.shape[-1] != net.sizes[0] or (net.ensemble_size and x.shape[0] != net.ensemble_size):
         raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
-    if x.shape[0] == 0:
+    if x.shape[-2] == 0:
         raise ValueError("x must hold at least one row (example), got an empty batch")
     return x.astype(net.dtype, copy=False)
-
-
-# Overflow to inf/NaN in a badly scaled deep network is part of what the book shows; the numbers
-# carry it (and training reports it), so numpy's floating-point warnings are silenced here.
-_QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 
 
 def forward(net: MLP, x: np.ndarray, *, workspace: Workspace | None = None) -> tuple[np.ndarray, Cache]:
     """Run a batch ``x`` of shape ``(batch, sizes[0])`` through the network; return output and cache.
 
-    ``z = h @ W.T + b`` per layer, then ``h = phi(z)`` (except for a linear output layer). Values
-    that overflow become inf/NaN without a warning; see :func:`helpers.training.train`. With a
-    :class:`Workspace` the cache lives in its buffers (valid until the next pass that uses it).
+    ``z = h @ W.T + b`` per layer, then ``h = phi(z)`` (except for a linear output layer). An ensemble
+    takes ``x`` of shape ``(E, batch, sizes[0])``. Values that overflow become inf/NaN without a
+    warning; see :func:`helpers.training.train`. With a :class:`Workspace` the cache lives in its
+    buffers (valid until the next pass that uses it).
     """
     h = _check_input(net, x)
-    ws = _check_workspace(workspace)
+    ws = check_workspace(workspace)
     cache = Cache(x=h)
-    last = net.depth - 1
-    act = net.activation
-    batch, dtype = h.shape[0], net.dtype
-    with np.errstate(**_QUIET):
-        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-            shape = (batch, w.shape[0])
-            z = h @ w.T if ws is None else np.matmul(h, w.T, out=ws.get(("z", i), shape, dtype))
-            z += b
-            if i < last or net.activate_output:
-                h = act.apply(z, None if ws is None else ws.get(("h", i), shape, dtype))
-            else:
-                h = z
-            cache.pre.append(z)
-            cache.post.append(h)
+    for dense, act in zip(net.dense, net.acts):
+        z = dense.forward(h, ws)
+        h = z if act is None else act.forward(z, ws)
+        cache.pre.append(z)
+        cache.post.append(h)
     return h, cache
 
 
 def predict(net: MLP, x: np.ndarray) -> np.ndarray:
-    """Network output for ``x`` without keeping a cache."""
-    h = _check_input(net, x)
-    last = net.depth - 1
-    with np.errstate(**_QUIET):
-        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-            h = h @ w.T
-            h += b
-            if i < last or net.activate_output:
-                h = net.activation.f(h)
-    return h
+    """Network output for ``x`` (the last value of :func:`forward`)."""
+    return forward(net, x)[0]
 
 
 def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspace | None = None) -> Grads:
@@ -203,8 +217,8 @@ def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspa
 
     With ``delta_l = dL/dz_l``: ``dL/dW_l = delta_l.T @ h_{l-1}``, ``dL/db_l = sum over batch of delta_l``,
     ``dL/dh_{l-1} = delta_l @ W_l`` and ``delta_{l-1} = dL/dh_{l-1} * phi'(z_{l-1})``
-    (Rumelhart, Hinton & Williams 1986). All products are whole-batch matrix products in the
-    network's dtype; with a :class:`Workspace` the results live in its buffers.
+    (Rumelhart, Hinton & Williams 1986): each layer's own ``backward`` (:mod:`helpers.layers`), run
+    on the values stored in ``cache``. With a :class:`Workspace` the results live in its buffers.
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
@@ -214,37 +228,23 @@ def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspa
     if len(cache.pre) != depth or len(cache.post) != depth:
         raise ValueError(f"cache must come from a forward pass of this {depth}-layer network, "
                          f"got one with {len(cache.pre)} layers")
-    grad_out = _checks.array(grad_out, "grad_out", ndim=2)
+    grad_out = _checks.array(grad_out, "grad_out", ndim=cache.post[-1].ndim)
     if grad_out.shape != cache.post[-1].shape:
         raise ValueError(f"grad_out must have the output's shape {cache.post[-1].shape}, got {grad_out.shape}")
-    gw: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
-    gb: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
+    ws = check_workspace(workspace)
     d_pre: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
     d_post: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
-    ws = _check_workspace(workspace)
-    act = net.activation
-    dtype = net.dtype
-    dh = grad_out.astype(dtype, copy=False)
-    with np.errstate(**_QUIET):
-        for i in range(depth - 1, -1, -1):
-            w = net.weights[i]
-            d_post[i] = dh
-            activated = i < depth - 1 or net.activate_output
-            if activated:
-                dz = act.grad(cache.pre[i], cache.post[i], dh, None if ws is None else ws.get(("dz", i), dh.shape, dtype))
-            else:
-                dz = dh
-            d_pre[i] = dz
-            h_prev = cache.post[i - 1] if i > 0 else cache.x
-            if ws is None:
-                gw[i] = dz.T @ h_prev
-                gb[i] = dz.sum(axis=0)
-            else:
-                gw[i] = np.matmul(dz.T, h_prev, out=ws.get(("gw", i), w.shape, dtype))
-                gb[i] = np.sum(dz, axis=0, out=ws.get(("gb", i), (w.shape[0],), dtype))
-            if i > 0:
-                dh = dz @ w if ws is None else np.matmul(dz, w, out=ws.get(("dh", i), (dz.shape[0], w.shape[1]), dtype))
-    return Grads(gw, gb, d_pre, d_post)
+    dh = grad_out.astype(net.dtype, copy=False)
+    for i in range(depth - 1, -1, -1):
+        dense, act = net.dense[i], net.acts[i]
+        d_post[i] = dh
+        if act is not None:
+            act.z, act.h = cache.pre[i], cache.post[i]
+            dh = act.backward(dh, ws)
+        d_pre[i] = dh
+        dense.x = cache.post[i - 1] if i > 0 else cache.x
+        dh = dense.backward(dh, ws, need_dx=i > 0)
+    return Grads([d.grads["weight"] for d in net.dense], [d.grads["bias"] for d in net.dense], d_pre, d_post)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -282,6 +282,30 @@ def softmax_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[float
         grad /= total[:, None]
         grad[rows, labels] -= 1.0
         grad /= batch
+    return loss, grad
+
+
+def ensemble_cross_entropy(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`softmax_cross_entropy` for every member of an ensemble at once.
+
+    ``logits`` has shape ``(E, B, C)`` and ``labels`` (integers) shape ``(E, B)``; returns the ``E``
+    mean losses and dL/dlogits with ``logits``' shape (each member's loss averaged over its batch).
+    """
+    logits = _checks.array(logits, "logits", ndim=3)
+    labels = _checks.array(labels, "labels", ndim=2)
+    if labels.shape != logits.shape[:2]:
+        raise ValueError(f"labels must have shape {logits.shape[:2]} (one per row of each member), got {labels.shape}")
+    if labels.dtype.kind not in "iu" or labels.min() < 0 or labels.max() >= logits.shape[2]:
+        raise ValueError(f"labels must be integers in [0, {logits.shape[2] - 1}] (one class index per row)")
+    with np.errstate(**_QUIET):
+        shifted = logits - logits.max(axis=2, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=2, keepdims=True)
+        picked = np.take_along_axis(shifted, labels[:, :, None], axis=2)[:, :, 0]
+        loss = np.mean(np.log(total[:, :, 0]) - picked, axis=1)
+        grad = e / total
+        np.put_along_axis(grad, labels[:, :, None], np.take_along_axis(grad, labels[:, :, None], axis=2) - 1.0, axis=2)
+        grad /= logits.shape[1]
     return loss, grad
 
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from . import _checks
 from .diagnostics import update_ratio
-from .network import LOSSES, MLP, Grads, Workspace, accuracy, loss_and_grads
+from .network import (LOSSES, MLP, Grads, Workspace, accuracy, backward, ensemble_cross_entropy, forward,
+                      loss_and_grads, stack_mlps)
 
 
 @dataclass
@@ -137,3 +138,130 @@ def train(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, s
         final_acc = accuracy(net, x, y)
     return History(losses, np.array(rec_steps, dtype=int), as_array(act_std), as_array(grad_norm),
                    as_array(wgrad_norm), as_array(ratios), diverged_at, diverged_layer, final_acc)
+
+
+@dataclass
+class EnsembleRun:
+    """Learning curves of several networks (one architecture) trained side by side.
+
+    ``loss[k, s]`` is network k's minibatch loss at step s (NaN from its divergence on);
+    ``diverged_at[k]`` is the step where it diverged, or -1; ``accuracy[k]`` its final accuracy on
+    the whole training set (NaN if diverged). ``delta_norm`` and ``weight_grad_norm`` (shape
+    ``(networks, L)``) are the per-layer norms of dL/dz and dL/dW on the first minibatch, before any
+    update. With ``eval_every``, ``eval_loss[k, j]`` is the loss on the whole training set at step
+    ``eval_steps[j]`` (NaN once network k has diverged); otherwise both are empty.
+    """
+
+    loss: np.ndarray
+    accuracy: np.ndarray
+    diverged_at: np.ndarray
+    delta_norm: np.ndarray
+    weight_grad_norm: np.ndarray
+    eval_steps: np.ndarray
+    eval_loss: np.ndarray
+
+
+def _check_rngs(rngs, count: int) -> list[np.random.Generator]:
+    if isinstance(rngs, np.random.Generator) or not isinstance(rngs, (list, tuple)) or len(rngs) != count:
+        raise ValueError(f"rngs must be a list holding one numpy Generator per network ({count})")
+    return [_checks.generator(r, f"rngs[{i}]") for i, r in enumerate(rngs)]
+
+
+def _draw_batches(rngs: list[np.random.Generator], n: int, batch_size: int) -> np.ndarray:
+    """One minibatch of row indices per network; networks given the same Generator share theirs."""
+    drawn: dict[int, np.ndarray] = {}
+    for r in rngs:
+        if id(r) not in drawn:
+            drawn[id(r)] = r.choice(n, size=batch_size, replace=False)
+    return np.stack([drawn[id(r)] for r in rngs])
+
+
+def train_ensemble(nets, x: np.ndarray, y: np.ndarray, rngs, *, steps: int = 300, lr: float = 0.01,
+                   momentum: float = 0.0, batch_size: int = 64, eval_every: int | None = None) -> EnsembleRun:
+    """Train every network in ``nets`` (one architecture) with minibatch SGD, all at once, in place.
+
+    The update is that of :func:`train`: softmax cross-entropy on ``batch_size`` rows drawn without
+    replacement by ``rngs[k]``, heavy-ball momentum ``v = mu v - lr g; W += v``. Networks given the
+    same Generator object see the same minibatches (common random numbers). The networks are
+    stacked into one ensemble (:func:`helpers.network.stack_mlps`), so each layer is one batched
+    matrix product and a many-seed experiment costs about as much as one run of the whole batch. A
+    network whose loss or signal stops being finite is frozen and reported in ``diverged_at``; the
+    others go on. The trained weights are written back into ``nets``.
+    """
+    if isinstance(nets, MLP) or not isinstance(nets, (list, tuple)) or not nets:
+        raise TypeError("nets must be a non-empty list of MLP (built with helpers.build_mlp)")
+    ensemble = stack_mlps(nets)
+    rngs = _check_rngs(rngs, len(nets))
+    steps = _checks.positive_int(steps, "steps")
+    lr = _checks.finite_float(lr, "lr", positive=True)
+    momentum = _checks.finite_float(momentum, "momentum", non_negative=True)
+    if momentum >= 1:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    if eval_every is not None:
+        eval_every = _checks.positive_int(eval_every, "eval_every")
+    x = _checks.array(x, "x", ndim=2)
+    y = _checks.array(y, "y", ndim=1)
+    sizes = ensemble.sizes
+    if x.shape[0] == 0 or x.shape[1] != sizes[0]:
+        raise ValueError(f"x must have shape (n >= 1, {sizes[0]}) for these networks, got {x.shape}")
+    if len(y) != len(x):
+        raise ValueError(f"y must have one entry per row of x ({len(x)}), got {len(y)}")
+    if y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= sizes[-1]:
+        raise ValueError(f"y must hold integer labels in [0, {sizes[-1] - 1}]")
+    batch_size = min(_checks.positive_int(batch_size, "batch_size"), len(x))
+    x = x.astype(ensemble.dtype, copy=False)
+
+    count, depth = len(nets), ensemble.depth
+    params = ensemble.weights + ensemble.biases
+    velocity = [np.zeros_like(p) for p in params]
+    losses = np.full((count, steps), np.nan)
+    diverged_at = np.full(count, -1, dtype=int)
+    alive = np.ones(count, dtype=bool)
+    delta_norm = np.zeros((count, depth))
+    wgrad_norm = np.zeros((count, depth))
+    eval_steps, eval_loss = [], []
+    everything = np.broadcast_to(x, (count,) + x.shape)
+    all_labels = np.broadcast_to(y, (count, len(y)))
+
+    def evaluate() -> np.ndarray:
+        value, _ = ensemble_cross_entropy(forward(ensemble, everything)[0], all_labels)
+        return np.where(alive, value, np.nan)
+
+    with np.errstate(all="ignore"):
+        for step in range(steps):
+            if eval_every is not None and step % eval_every == 0:
+                eval_steps.append(step)
+                eval_loss.append(evaluate())
+            idx = _draw_batches(rngs, len(x), batch_size)
+            out, cache = forward(ensemble, x[idx])
+            value, grad_out = ensemble_cross_entropy(out, y[idx])
+            finite = np.isfinite(value)
+            for h in cache.post:
+                finite &= np.all(np.isfinite(h), axis=(1, 2))
+            diverged_at[alive & ~finite] = step
+            alive &= finite
+            if not alive.any():
+                break
+            losses[alive, step] = value[alive]
+            grads = backward(ensemble, cache, grad_out)
+            if step == 0:
+                delta_norm[:] = np.stack([np.sqrt(np.sum(d * d, axis=(1, 2))) for d in grads.d_pre], axis=1)
+                wgrad_norm[:] = np.stack([np.sqrt(np.sum(g * g, axis=(1, 2))) for g in grads.weights], axis=1)
+            everyone = alive.all()
+            for p, v, g in zip(params, velocity, grads.weights + grads.biases):
+                v *= momentum
+                v -= lr * g
+                if not everyone:  # a diverged network stays frozen
+                    v[~alive] = 0.0
+                p += v
+        if eval_every is not None:
+            eval_steps.append(steps)
+            eval_loss.append(evaluate())
+        pred = np.argmax(forward(ensemble, everything)[0], axis=2)
+        final_accuracy = np.where(alive, np.mean(pred == y[None, :], axis=1), np.nan)
+    for k, net in enumerate(nets):
+        for dst, src in zip(net.weights + net.biases, params):
+            dst[...] = src[k]
+    evals = np.array(eval_loss).T if eval_loss else np.empty((count, 0))
+    return EnsembleRun(losses, final_accuracy, diverged_at, delta_norm, wgrad_norm,
+                       np.array(eval_steps, dtype=int), evals)

@@ -3,6 +3,7 @@ without crashing or warning."""
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -150,3 +151,108 @@ def test_exploding_history_plots_cleanly():
         canvas.draw()
     assert hist.diverged and math.isfinite(good.loss[-1])
     assert len(ax.get_lines()) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# train_ensemble
+
+
+def _data():
+    return H.teacher_classification(256, 5, 3, np.random.default_rng(10))
+
+
+@pytest.mark.parametrize("activation, momentum", [("relu", 0.9), ("leaky_relu", 0.0), ("tanh", 0.5)])
+def test_train_ensemble_reproduces_train(activation, momentum):
+    """Each network of the ensemble follows helpers.train exactly (same generator, same steps)."""
+    x, y = _data()
+    sizes = [5, 16, 16, 3]
+    nets, rngs, reference = [], [], []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        nets.append(H.build_mlp(sizes, rng, activation=activation, slope=0.1))
+        rngs.append(rng)
+        rng_ref = np.random.default_rng(seed)
+        net_ref = H.build_mlp(sizes, rng_ref, activation=activation, slope=0.1)
+        hist = H.train(net_ref, x, y, rng_ref, steps=40, lr=0.05, momentum=momentum, batch_size=16)
+        reference.append((hist, net_ref))
+    run = H.train_ensemble(nets, x, y, rngs, steps=40, lr=0.05, momentum=momentum, batch_size=16)
+    for k, (hist, net_ref) in enumerate(reference):
+        assert np.allclose(run.loss[k], hist.loss, rtol=1e-9, atol=1e-12)
+        assert run.accuracy[k] == pytest.approx(hist.final_accuracy)
+        for w, w_ref in zip(nets[k].weights + nets[k].biases, net_ref.weights + net_ref.biases):
+            assert np.allclose(w, w_ref, rtol=1e-9, atol=1e-12)
+    assert np.all(run.diverged_at == -1)
+
+
+def test_train_ensemble_gradient_norms_at_init():
+    """delta_norm and weight_grad_norm are the norms of loss_and_grads on the first minibatch."""
+    x, y = _data()
+    rng = np.random.default_rng(3)
+    net = H.build_mlp([5, 8, 8, 3], rng)
+    idx = copy.deepcopy(rng).choice(len(x), size=32, replace=False)   # the first minibatch train_ensemble draws
+    _, grads, _ = H.loss_and_grads(net.copy(), x[idx], y[idx])
+    run = H.train_ensemble([net], x, y, [rng], steps=1, lr=0.01, batch_size=32)
+    assert np.allclose(run.delta_norm[0], [np.linalg.norm(d) for d in grads.d_pre], rtol=1e-12)
+    assert np.allclose(run.weight_grad_norm[0], [np.linalg.norm(g) for g in grads.weights], rtol=1e-12)
+
+
+def test_train_ensemble_divergence_freezes_only_that_network():
+    x, y = _data()
+    sizes = [5, 16, 16, 16, 3]       # a deep linear network: huge weights overflow within a few steps
+    nets = [H.build_mlp(sizes, np.random.default_rng(0), activation="identity"),
+            H.build_mlp(sizes, np.random.default_rng(1), activation="identity", init="normal",
+                        init_kwargs={"std": 30.0})]
+    rngs = [np.random.default_rng(10), np.random.default_rng(11)]
+    initial = [w.copy() for w in nets[1].weights]
+    ref_net = nets[1].copy()
+    reference = H.train(ref_net, x, y, np.random.default_rng(11), steps=60, lr=0.05, momentum=0.9, batch_size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # no RuntimeWarning may escape
+        run = H.train_ensemble(nets, x, y, rngs, steps=60, lr=0.05, momentum=0.9, batch_size=32)
+    assert reference.diverged and run.diverged_at[1] == reference.diverged_at
+    assert np.all(np.isnan(run.loss[1, run.diverged_at[1]:])) and np.isnan(run.accuracy[1])
+    assert run.diverged_at[0] == -1 and np.all(np.isfinite(run.loss[0])) and run.accuracy[0] > 0.8
+    # Frozen at divergence: the weights are those helpers.train stopped with, not the initial ones.
+    assert all(np.allclose(a, b, rtol=1e-9, equal_nan=True) for a, b in zip(nets[1].weights, ref_net.weights))
+    assert not any(np.array_equal(a, b) for a, b in zip(initial, nets[1].weights))
+
+
+def test_train_ensemble_rejects_bad_input():
+    x, y = _data()
+    a = H.build_mlp([5, 8, 3], np.random.default_rng(0))
+    b = H.build_mlp([5, 9, 3], np.random.default_rng(0))
+    c = H.build_mlp([5, 8, 3], np.random.default_rng(0), activation="tanh")
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValueError, match="one architecture"):
+        H.train_ensemble([a, b], x, y, [rng, rng])
+    with pytest.raises(ValueError, match="activation"):
+        H.train_ensemble([a, c], x, y, [rng, rng])
+    with pytest.raises(ValueError, match="rngs"):
+        H.train_ensemble([a], x, y, [rng, rng])
+    with pytest.raises(TypeError, match="nets"):
+        H.train_ensemble(a, x, y, [rng])
+    with pytest.raises(TypeError, match=r"rngs\[0\]"):
+        H.train_ensemble([a], x, y, [0])
+    with pytest.raises(ValueError, match="momentum"):
+        H.train_ensemble([a], x, y, [rng], momentum=1.0)
+    with pytest.raises(ValueError, match=r"x must have shape"):
+        H.train_ensemble([a], x[:, :4], y, [rng])
+    with pytest.raises(ValueError, match="integer labels"):
+        H.train_ensemble([a], x, y + 5, [rng])
+    with pytest.raises(ValueError, match="lr"):
+        H.train_ensemble([a], x, y, [rng], lr=0.0)
+
+
+
+
+def test_train_ensemble_shared_generator_shares_minibatches_and_evaluates():
+    """Networks given one Generator see the same minibatches; eval_loss is the full-set loss."""
+    x, y = _data()
+    rng = np.random.default_rng(5)
+    a = H.build_mlp([5, 8, 3], np.random.default_rng(0))
+    twin = a.copy()
+    run = H.train_ensemble([a, twin], x, y, [rng, rng], steps=20, lr=0.1, eval_every=5)
+    assert np.array_equal(run.loss[0], run.loss[1])
+    assert list(run.eval_steps) == [0, 5, 10, 15, 20] and run.eval_loss.shape == (2, 5)
+    full = H.softmax_cross_entropy(H.predict(a, x), y)[0]
+    assert run.eval_loss[0, -1] == pytest.approx(full, rel=1e-12)
