@@ -73,3 +73,102 @@ def test_teacher_classification_is_learnable():
     net = H.build_mlp([4, 64, 3], rng, activation="tanh", init="xavier_normal")
     hist = H.train(net, x, y, rng, steps=600, lr=0.3, momentum=0.5)
     assert hist.final_accuracy > 0.85
+
+
+# -- the UCI digits -----------------------------------------------------------------------------
+
+def test_digits_file_checksum_and_contents():
+    import hashlib
+    from importlib.resources import files
+
+    from helpers import data
+
+    blob = files("helpers").joinpath("datasets", "digits.npz").read_bytes()
+    assert hashlib.sha256(blob).hexdigest() == data.DIGITS_SHA256 == \
+        "089d33176bf6819a5c6ebd6746c5293713f4e81c2c8fc52b672e6e15faa78f41"
+    pixels, labels = data.digits_raw()
+    assert pixels.shape == (1797, 64) and pixels.dtype == np.uint8 and labels.dtype == np.uint8
+    assert hashlib.sha256(pixels.tobytes() + labels.tobytes()).hexdigest() == \
+        "87ff0c9e40dc7e2c0e34e7257799c2e3f3aec1a016363bb11cad869ec428a826"
+    assert int(pixels.max()) == 16 and np.bincount(labels).tolist() == [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]
+    # the first image of the UCI file is a zero (first row of the CSV)
+    assert labels[0] == 0 and pixels[0, :8].tolist() == [0, 0, 5, 13, 9, 1, 0, 0]
+
+
+def test_digits_refuses_a_corrupted_file(monkeypatch, tmp_path):
+    from helpers import data
+
+    bad = tmp_path / "digits.npz"
+    blob = bytearray(data._digits_path().read_bytes())
+    blob[100] ^= 0xFF
+    bad.write_bytes(bytes(blob))
+    monkeypatch.setattr(data, "_digits_path", lambda: bad)
+    with pytest.raises(RuntimeError, match="SHA-256"):
+        data.digits_raw()
+
+
+@pytest.mark.parametrize("fraction", [0.25, 0.5, 0.1])
+def test_digits_split_sizes_stratified_and_disjoint(fraction):
+    from helpers import data
+
+    d = data.digits(3, test_fraction=fraction)
+    _, labels = data.digits_raw()
+    counts = np.bincount(labels)
+    want_test = np.array([int(round(fraction * c)) for c in counts])
+    assert np.bincount(d.y_test, minlength=10).tolist() == want_test.tolist()
+    assert np.bincount(d.y_train, minlength=10).tolist() == (counts - want_test).tolist()
+    assert d.x_train.shape == (len(d.y_train), 64) and d.x_test.shape == (len(d.y_test), 64)
+    assert d.x_train.dtype == np.float64 and d.y_train.dtype == np.int64
+    # no overlap, nothing lost
+    assert len(np.intersect1d(d.train_index, d.test_index)) == 0
+    assert sorted(np.concatenate([d.train_index, d.test_index]).tolist()) == list(range(1797))
+    np.testing.assert_array_equal(d.y_train, labels[d.train_index])
+    np.testing.assert_array_equal(d.y_test, labels[d.test_index])
+
+
+def test_digits_deterministic_and_seed_dependent():
+    from helpers import data
+
+    a, b, c = data.digits(5), data.digits(np.random.default_rng(5)), data.digits(6)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(a.test_index, c.test_index)
+    x_train, y_train, x_test, y_test = a  # unpacks as a 4-tuple
+    assert x_train is a.x_train and y_test is a.y_test
+
+
+def test_digits_standardized_with_training_statistics_only():
+    from helpers import data
+
+    d = data.digits(1)
+    pixels, _ = data.digits_raw()
+    raw_train = pixels[d.train_index].astype(float)
+    raw_test = pixels[d.test_index].astype(float)
+    np.testing.assert_allclose(d.mean, raw_train.mean(axis=0), rtol=0, atol=1e-12)
+    constant = raw_train.std(axis=0) == 0
+    assert constant.any() and not constant.all()  # the corner pixels are always blank
+    np.testing.assert_allclose(d.std[~constant], raw_train.std(axis=0)[~constant], rtol=1e-12)
+    assert np.all(d.std[constant] == 1.0)
+    # training part: mean 0, std 1 on every non-constant pixel, exactly 0 on constant ones
+    np.testing.assert_allclose(d.x_train.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(d.x_train.std(axis=0)[~constant], 1, atol=1e-12)
+    assert np.all(d.x_train[:, constant] == 0) and np.all(np.isfinite(d.x_test))
+    # the test part is mapped with the same (training) statistics, not its own
+    np.testing.assert_allclose(d.x_test, (raw_test - d.mean) / d.std, atol=1e-12)
+    assert np.max(np.abs(d.x_test.mean(axis=0))) > 1e-3
+
+
+def test_digits_bad_inputs():
+    from helpers import data
+
+    for bad in (0.0, 1.0, -0.2, 1.5):
+        with pytest.raises(ValueError, match="test_fraction"):
+            data.digits(0, test_fraction=bad)
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.digits(0, test_fraction=0.001)  # empty test part for every class
+    with pytest.raises(TypeError, match="seed"):
+        data.digits("zero")
+    with pytest.raises(ValueError, match="seed"):
+        data.digits(-1)
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.digits(0, test_fraction=float("nan"))
