@@ -254,15 +254,17 @@ class Residual(Layer):
 
     def forward(self, x: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
         self.f = self.branch.forward(x, ws)
+        scale = self.scale
         with np.errstate(**QUIET):
-            return x + self.scale * self.f
+            return x + self.f if scale == 1.0 and not self.trainable else x + scale * self.f
 
     def backward(self, dy: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
         self._need_forward("f")
         with np.errstate(**QUIET):
             if self.trainable:
                 self.grads["alpha"] = np.array(np.sum(dy * self.f))
-            return dy + self.branch.backward(self.scale * dy, ws)
+            scale = self.scale
+            return dy + self.branch.backward(dy if scale == 1.0 and not self.trainable else scale * dy, ws)
 
     def named_params(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray, np.ndarray | None]]:
         yield from super().named_params(prefix)

@@ -8,7 +8,7 @@ Both standardize a pre-activation ``z`` and then apply a learned scale and shift
   of the batch (axis 0), as in training mode;
 * layer normalization (Ba et al. 2016) takes them per example over the units of the layer (axis 1).
 
-A network here is a :class:`helpers.network.MLP` plus a normalization after every hidden linear
+A network here is a composition of :mod:`helpers.layers` with a normalization after every hidden linear
 layer: ``z = h W^T + b``, ``h' = phi(norm(z))``; the output layer is left linear and unnormalized.
 Since ``norm(c z) = norm(z)`` for any c > 0 (up to ``eps``), multiplying a hidden layer's weights by
 c changes nothing in the forward pass. The gradient with respect to those weights shrinks by 1/c,
@@ -29,33 +29,27 @@ import numpy as np
 
 from . import _checks
 from .activations import SELU_ALPHA, SELU_SCALE, Activation
+from .layers import Act, BatchNorm, Dense, LayerNorm, Sequential
 from .network import MLP, build_mlp, softmax_cross_entropy
 
 NORMS = ("none", "batch", "layer")
-_AXIS = {"batch": 0, "layer": 1}
+_LAYERS = {"batch": BatchNorm, "layer": LayerNorm}
 
 
-def _norm_args(z, gamma, beta, eps, axis):
+def _normalize(kind: str, z: np.ndarray, gamma, beta, eps: float) -> np.ndarray:
     z = _checks.array(z, "z", ndim=2)
     eps = _checks.finite_float(eps, "eps", positive=True)
-    n = z.shape[1]
-    out = []
-    for value, name, default in ((gamma, "gamma", 1.0), (beta, "beta", 0.0)):
-        if value is None:
-            value = np.full(n, default, dtype=z.dtype)
-        value = _checks.array(value, name, ndim=1)
-        if value.shape[0] != n:
-            raise ValueError(f"{name} must have one entry per unit ({n}), got shape {value.shape}")
-        out.append(value)
-    if z.shape[axis] < 2:
-        raise ValueError(f"z must have at least 2 entries along axis {axis} to normalize over, got shape {z.shape}")
-    return z, out[0], out[1], eps
-
-
-def _standardize(z: np.ndarray, axis: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
-    mean = z.mean(axis=axis, keepdims=True)
-    inv_std = 1.0 / np.sqrt(z.var(axis=axis, keepdims=True) + eps)
-    return (z - mean) * inv_std, inv_std
+    layer = _LAYERS[kind](z.shape[1], eps, dtype=z.dtype if z.dtype.kind == "f" else np.float64)
+    for value, name in ((gamma, "gamma"), (beta, "beta")):
+        if value is not None:
+            value = _checks.array(value, name, ndim=1)
+            if value.shape[0] != z.shape[1]:
+                raise ValueError(f"{name} must have one entry per unit ({z.shape[1]}), got shape {value.shape}")
+            layer.params[name] = value
+    if z.shape[layer.axis] < 2:
+        raise ValueError(f"z must have at least 2 entries along axis {layer.axis % 2} to normalize over, "
+                         f"got shape {z.shape}")
+    return layer.forward(z)
 
 
 def batch_norm(z: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray | None = None, *,
@@ -64,10 +58,9 @@ def batch_norm(z: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray 
 
     For ``z`` of shape ``(batch, units)``: per unit, mu = mean over the batch, s^2 = (biased) variance
     over the batch, output ``gamma * (z - mu) / sqrt(s^2 + eps) + beta``. ``gamma``/``beta`` default to
-    1 and 0 (the usual initialization).
+    1 and 0 (the usual initialization). One forward of :class:`helpers.layers.BatchNorm`.
     """
-    z, gamma, beta, eps = _norm_args(z, gamma, beta, eps, 0)
-    return gamma * _standardize(z, 0, eps)[0] + beta
+    return _normalize("batch", z, gamma, beta, eps)
 
 
 def layer_norm(z: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray | None = None, *,
@@ -75,44 +68,50 @@ def layer_norm(z: np.ndarray, gamma: np.ndarray | None = None, beta: np.ndarray 
     """Layer normalization (Ba et al. 2016): standardize each example over its units, then scale and shift.
 
     For ``z`` of shape ``(batch, units)``: per row, mu = mean over units, s^2 = variance over units,
-    output ``gamma * (z - mu) / sqrt(s^2 + eps) + beta`` (gamma, beta per unit).
+    output ``gamma * (z - mu) / sqrt(s^2 + eps) + beta`` (gamma, beta per unit). One forward of
+    :class:`helpers.layers.LayerNorm`.
     """
-    z, gamma, beta, eps = _norm_args(z, gamma, beta, eps, 1)
-    return gamma * _standardize(z, 1, eps)[0] + beta
+    return _normalize("layer", z, gamma, beta, eps)
 
 
-def _norm_backward(dy: np.ndarray, zhat: np.ndarray, inv_std: np.ndarray, gamma: np.ndarray,
-                   axis: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gradients of ``gamma * zhat + beta`` with zhat standardized along ``axis``: (dz, dgamma, dbeta)."""
-    dgamma = np.sum(dy * zhat, axis=0)
-    dbeta = np.sum(dy, axis=0)
-    dzhat = dy * gamma
-    dz = inv_std * (dzhat - dzhat.mean(axis=axis, keepdims=True)
-                    - zhat * np.mean(dzhat * zhat, axis=axis, keepdims=True))
-    return dz, dgamma, dbeta
+class NormMLP(Sequential):
+    """An MLP with ``norm`` after each hidden linear layer: ``Dense -> Norm -> Act -> ... -> Dense``.
 
+    A composition of :mod:`helpers.layers`; ``weights``/``biases`` are the dense layers' arrays and
+    ``gammas``/``betas`` the normalization layers' (empty lists when ``norm="none"``).
+    """
 
-@dataclass
-class NormMLP:
-    """An :class:`~helpers.network.MLP` with ``norm`` after each hidden linear layer (``gammas``/``betas``
-    per hidden layer; empty lists when ``norm="none"``)."""
+    def __init__(self, net: MLP, norm: str, eps: float = 1e-5) -> None:
+        self.norm, self.eps, self.activation = norm, eps, net.activation
+        self.dense = [Dense(w, b) for w, b in zip(net.weights, net.biases)]
+        self.norms = [_LAYERS[norm](w.shape[0], eps, dtype=w.dtype) for w in net.weights[:-1]] if norm != "none" else []
+        layers = []
+        for i, dense in enumerate(self.dense[:-1]):
+            layers += [dense] + ([self.norms[i]] if self.norms else []) + [Act(net.activation)]
+        super().__init__(layers + [self.dense[-1]])
 
-    net: MLP
-    norm: str
-    gammas: list[np.ndarray]
-    betas: list[np.ndarray]
-    eps: float = 1e-5
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return [d.weight for d in self.dense]
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return [d.bias for d in self.dense]
+
+    @property
+    def gammas(self) -> list[np.ndarray]:
+        return [n.params["gamma"] for n in self.norms]
+
+    @property
+    def betas(self) -> list[np.ndarray]:
+        return [n.params["beta"] for n in self.norms]
 
 
 @dataclass
 class NormCache:
-    """Forward record: ``inputs[l]`` enters layer l, ``pre[l]`` is z, ``zhat[l]``/``inv_std[l]`` the standardization."""
+    """Forward record per weight layer: ``pre[l]`` is its linear output z, ``post[l]`` the layer's output."""
 
-    inputs: list[np.ndarray]
     pre: list[np.ndarray]
-    normed: list[np.ndarray]
-    zhat: list[np.ndarray]
-    inv_std: list[np.ndarray]
     post: list[np.ndarray]
 
 
@@ -131,37 +130,23 @@ def build_norm_mlp(sizes: Sequence[int], rng: np.random.Generator, *, norm: str 
     net = build_mlp(sizes, rng, activation=activation, init=init, init_kwargs=init_kwargs)
     for w in net.weights[:-1]:
         w *= init_scale
-    hidden = [w.shape[0] for w in net.weights[:-1]] if norm != "none" else []
-    gammas = [np.ones(n, dtype=net.dtype) for n in hidden]
-    betas = [np.zeros(n, dtype=net.dtype) for n in hidden]
-    return NormMLP(net, norm, gammas, betas, eps)
+    return NormMLP(net, norm, eps)
 
 
 def norm_forward(model: NormMLP, x: np.ndarray) -> tuple[np.ndarray, NormCache]:
     """Forward pass: ``z = h W^T + b``; hidden layers ``h' = phi(norm(z))``; output linear."""
     if not isinstance(model, NormMLP):
         raise TypeError(f"model must be a NormMLP, got {type(model).__name__}")
-    net = model.net
     x = _checks.array(x, "x", ndim=2)
-    if x.shape[1] != net.sizes[0]:
-        raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
-    h = x.astype(net.dtype, copy=False)
-    cache = NormCache([], [], [], [], [], [])
-    last = net.depth - 1
-    with np.errstate(all="ignore"):
-        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-            cache.inputs.append(h)
-            z = h @ w.T + b
-            cache.pre.append(z)
-            if i < last and model.norm != "none":
-                zhat, inv_std = _standardize(z, _AXIS[model.norm], model.eps)
-                u = model.gammas[i] * zhat + model.betas[i]
-            else:
-                zhat, inv_std, u = None, None, z
-            cache.zhat.append(zhat)
-            cache.inv_std.append(inv_std)
-            cache.normed.append(u)
-            h = net.activation.f(u) if i < last else u
+    if x.shape[1] != model.weights[0].shape[1]:
+        raise ValueError(f"x must have {model.weights[0].shape[1]} columns (the input width), got shape {x.shape}")
+    h = x.astype(model.weights[0].dtype, copy=False)
+    cache = NormCache([], [])
+    for layer in model.layers:
+        h = layer.forward(h)
+        if isinstance(layer, Dense):
+            cache.pre.append(h)
+        if isinstance(layer, Act) or layer is model.dense[-1]:
             cache.post.append(h)
     return h, cache
 
@@ -177,35 +162,18 @@ class NormGrads:
 
 
 def norm_backward(model: NormMLP, cache: NormCache, grad_out: np.ndarray) -> NormGrads:
-    """Back-propagate ``grad_out`` = dL/d(output) through the network, normalization included.
+    """Back-propagate ``grad_out`` = dL/d(output) through the last :func:`norm_forward` of ``model``.
 
-    Through a normalization, with zhat the standardized z and g = gamma * dL/dy:
-    dL/dz = (g - mean(g) - zhat * mean(g * zhat)) / sqrt(var + eps), means along the normalized axis
-    (the batch for batch norm, the units for layer norm).
+    Each layer's own backward (:mod:`helpers.layers`); through a normalization, with zhat the
+    standardized z and g = gamma * dL/dy: dL/dz = (g - mean(g) - zhat * mean(g * zhat)) / sqrt(var + eps),
+    means along the normalized axis (the batch for batch norm, the units for layer norm).
     """
-    net = model.net
     grad_out = _checks.array(grad_out, "grad_out", ndim=2)
     if grad_out.shape != cache.post[-1].shape:
         raise ValueError(f"grad_out must have the output's shape {cache.post[-1].shape}, got {grad_out.shape}")
-    depth = net.depth
-    gw, gb = [None] * depth, [None] * depth
-    gg, gbeta = [None] * len(model.gammas), [None] * len(model.betas)
-    dh = grad_out.astype(net.dtype, copy=False)
-    with np.errstate(all="ignore"):
-        for i in range(depth - 1, -1, -1):
-            if i < depth - 1:
-                du = dh * net.activation.df(cache.normed[i])
-                if model.norm != "none":
-                    dz, gg[i], gbeta[i] = _norm_backward(du, cache.zhat[i], cache.inv_std[i], model.gammas[i],
-                                                         _AXIS[model.norm])
-                else:
-                    dz = du
-            else:
-                dz = dh
-            gw[i] = dz.T @ cache.inputs[i]
-            gb[i] = dz.sum(axis=0)
-            dh = dz @ net.weights[i]
-    return NormGrads(gw, gb, gg, gbeta)
+    model.backward(grad_out.astype(model.weights[0].dtype, copy=False))
+    return NormGrads([d.grads["weight"] for d in model.dense], [d.grads["bias"] for d in model.dense],
+                     [n.grads["gamma"] for n in model.norms], [n.grads["beta"] for n in model.norms])
 
 
 def hidden_scales(model: NormMLP, x: np.ndarray) -> np.ndarray:
@@ -232,8 +200,7 @@ def train_norm_mlp(model: NormMLP, x: np.ndarray, y: np.ndarray, rng: np.random.
     batch_size = min(_checks.positive_int(batch_size, "batch_size"), len(x))
     if model.norm == "batch" and batch_size < 2:
         raise ValueError("batch_size must be at least 2 for batch normalization")
-    net = model.net
-    params = net.weights + net.biases + model.gammas + model.betas
+    params = model.weights + model.biases + model.gammas + model.betas
     losses = np.full(steps, np.nan)
     with np.errstate(all="ignore"):
         for step in range(steps):

@@ -40,21 +40,36 @@ import numpy as np
 from . import _checks
 from .activations import Activation, get_activation
 from .initializers import calculate_gain
+from .layers import Act, Dense, Residual, Sequential
 from .theory import second_moment
 
 REMEDIES = ("none", "zero_last", "fixup_scale", "fixup")
 
 
-@dataclass
-class ResidualMLP:
-    """Weights of a residual MLP: ``weights[k][j]`` is layer ``j`` of block ``k``'s branch (0-based)."""
+class ResidualMLP(Sequential):
+    """A residual MLP: a :class:`~helpers.layers.Sequential` of :class:`~helpers.layers.Residual` blocks.
 
-    weights: list[list[np.ndarray]]
-    activation: Activation
+    Each block's branch is ``Act -> Dense -> Act -> ... -> Dense`` (pre-activation, no biases);
+    ``weights[k][j]`` is layer ``j`` of block ``k``'s branch (0-based), the layers' own arrays.
+    """
+
+    def __init__(self, weights: list[list[np.ndarray]], activation: Activation) -> None:
+        self.activation = get_activation(activation)
+        blocks = []
+        for ws in weights:
+            branch = []
+            for w in ws:
+                branch += [Act(self.activation), Dense(w)]
+            blocks.append(Residual(Sequential(branch)))
+        super().__init__(blocks)
+
+    @property
+    def weights(self) -> list[list[np.ndarray]]:
+        return [[layer.weight for layer in block.branch.layers if isinstance(layer, Dense)] for block in self.layers]
 
     @property
     def blocks(self) -> int:
-        return len(self.weights)
+        return len(self.layers)
 
     @property
     def branch_depth(self) -> int:
@@ -67,12 +82,9 @@ class ResidualMLP:
 
 @dataclass
 class ResidualCache:
-    """Forward-pass record: ``x[k]`` is the input of block k+1 (``x[0]`` the input, ``x[-1]`` the output);
-    ``h[k][j]`` the input of weight layer j of block k and ``z[k][j]`` that layer's output."""
+    """Forward-pass record: ``x[k]`` is the input of block k+1 (``x[0]`` the input, ``x[-1]`` the output)."""
 
     x: list[np.ndarray]
-    h: list[list[np.ndarray]]
-    z: list[list[np.ndarray]]
 
 
 def fixup_scale(blocks: int, branch_depth: int) -> float:
@@ -130,53 +142,30 @@ def _check_net_input(net: ResidualMLP, x: np.ndarray) -> np.ndarray:
 def residual_forward(net: ResidualMLP, x: np.ndarray) -> tuple[np.ndarray, ResidualCache]:
     """Run the batch ``x`` (shape ``(batch, width)``) through every block; return ``x_L`` and the cache."""
     x = _check_net_input(net, x)
-    f = net.activation.f
-    cache = ResidualCache([x], [], [])
-    with np.errstate(all="ignore"):
-        for ws in net.weights:
-            h = f(x)
-            hs, zs = [], []
-            for j, w in enumerate(ws):
-                hs.append(h)
-                z = h @ w.T
-                zs.append(z)
-                if j < len(ws) - 1:
-                    h = f(z)
-            x = x + z
-            cache.x.append(x)
-            cache.h.append(hs)
-            cache.z.append(zs)
+    cache = ResidualCache([x])
+    for block in net.layers:
+        x = block.forward(x)
+        cache.x.append(x)
     return x, cache
 
 
 def residual_backward(net: ResidualMLP, cache: ResidualCache,
                       grad_out: np.ndarray) -> tuple[list[list[np.ndarray]], list[np.ndarray]]:
-    """Back-propagate ``grad_out`` = dL/dx_L; return ``(dW, dx)``.
+    """Back-propagate ``grad_out`` = dL/dx_L through the blocks of the last forward; return ``(dW, dx)``.
 
-    ``dW[k][j]`` matches ``weights[k][j]``; ``dx[k]`` is dL/dx_k for k = 0..L. Per block:
-    dz_m = dx_k, dW_j = dz_j^T h_{j-1}, dh_{j-1} = dz_j W_j, dz_{j-1} = dh_{j-1} * phi'(z_{j-1}), and the
-    skip path adds: dx_{k-1} = dx_k + dh_0 * phi'(x_{k-1}).
+    ``dW[k][j]`` matches ``weights[k][j]``; ``dx[k]`` is dL/dx_k for k = 0..L. Per block the skip path
+    adds to the branch's chain rule: dx_{k-1} = dx_k + J_F(x_{k-1})^T dx_k (He et al. 2016).
     """
     grad_out = _checks.array(grad_out, "grad_out", ndim=2)
     if grad_out.shape != cache.x[-1].shape:
         raise ValueError(f"grad_out must have the output's shape {cache.x[-1].shape}, got {grad_out.shape}")
-    df = net.activation.df
-    blocks, m = net.blocks, net.branch_depth
-    dw = [[None] * m for _ in range(blocks)]
-    dx = [None] * (blocks + 1)
     g = grad_out.astype(cache.x[-1].dtype, copy=False)
-    dx[blocks] = g
-    with np.errstate(all="ignore"):
-        for k in range(blocks - 1, -1, -1):
-            dz = g
-            for j in range(m - 1, -1, -1):
-                dw[k][j] = dz.T @ cache.h[k][j]
-                dh = dz @ net.weights[k][j]
-                if j > 0:
-                    dz = dh * df(cache.z[k][j - 1])
-            g = g + dh * df(cache.x[k])
-            dx[k] = g
-    return dw, dx
+    dx = [g]
+    for block in reversed(net.layers):
+        g = block.backward(g)
+        dx.append(g)
+    dw = [[layer.grads["weight"] for layer in block.branch.layers if isinstance(layer, Dense)] for block in net.layers]
+    return dw, dx[::-1]
 
 
 def block_variances(net: ResidualMLP, x: np.ndarray) -> np.ndarray:

@@ -49,8 +49,8 @@ def test_backward_matches_finite_differences(norm):
     _, cache = N.norm_forward(model, x)
     grads = N.norm_backward(model, cache, g)
     eps = 1e-6
-    checks = [(model.net.weights[0], grads.weights[0], (2, 1)), (model.net.weights[1], grads.weights[1], (0, 4)),
-              (model.net.biases[1], grads.biases[1], (3,)), (model.net.weights[2], grads.weights[2], (1, 1))]
+    checks = [(model.weights[0], grads.weights[0], (2, 1)), (model.weights[1], grads.weights[1], (0, 4)),
+              (model.biases[1], grads.biases[1], (3,)), (model.weights[2], grads.weights[2], (1, 1))]
     if norm != "none":
         checks += [(model.gammas[0], grads.gammas[0], (2,)), (model.betas[1], grads.betas[1], (5,))]
     for param, grad, idx in checks:
