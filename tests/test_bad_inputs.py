@@ -14,6 +14,8 @@ from matplotlib.figure import Figure
 
 import helpers as H
 from helpers.labs import Lab
+from helpers import data as _data
+from helpers import optimizers as _opt
 
 NAN, INF = float("nan"), float("inf")
 R = np.random.default_rng
@@ -267,6 +269,24 @@ row("teacher_classification-hidden", lambda: H.teacher_classification(10, 2, 2, 
     r"hidden must be")
 row("teacher_regression-outputs", lambda: H.teacher_regression(10, 2, R(0), outputs=0), ValueError, r"outputs must be")
 row("teacher_regression-noise", lambda: H.teacher_regression(10, 2, R(0), noise=-1.0), ValueError, r"noise must be >= 0")
+row("digits-test_fraction-zero", lambda: _data.digits(0, test_fraction=0.0), ValueError,
+    r"test_fraction must be strictly between 0 and 1")
+row("digits-test_fraction-nan", lambda: _data.digits(0, test_fraction=NAN), ValueError, r"test_fraction must be finite")
+row("digits-seed-string", lambda: _data.digits("0"), TypeError, r"seed must be a non-negative integer")
+row("digits-seed-negative", lambda: _data.digits(-3), ValueError, r"seed must be a non-negative integer")
+
+# -- optimizers --------------------------------------------------------------------------------
+row("SGD-model-not-a-layer", lambda: _opt.SGD([np.ones(3)], 0.1), TypeError, r"model must be a helpers.layers.Layer")
+row("SGD-lr-zero", lambda: _opt.SGD(H.Dense(np.ones((2, 2))), 0.0), ValueError, r"lr must be > 0")
+row("SGD-lr-2d", lambda: _opt.SGD(H.Dense(np.ones((2, 2))), np.ones((2, 2))), ValueError, r"lr must be a positive number")
+row("SGD-momentum-one", lambda: _opt.SGD(H.Dense(np.ones((2, 2))), 0.1, 1.0), ValueError, r"momentum must be in \[0, 1\)")
+row("SGD-multiplier-unknown", lambda: _opt.SGD(H.Dense(np.ones((2, 2))), 0.1, lr_multipliers={"w": 1.0}), ValueError,
+    r"lr_multipliers names \['w'\]")
+row("Adam-lr-inf", lambda: _opt.Adam(H.Dense(np.ones((2, 2))), INF), ValueError, r"lr must be finite")
+row("Adam-betas", lambda: _opt.Adam(H.Dense(np.ones((2, 2))), betas=(1.0, 0.9)), ValueError, r"betas must be in \[0, 1\)")
+row("Adam-eps", lambda: _opt.Adam(H.Dense(np.ones((2, 2))), eps=-1.0), ValueError, r"eps must be > 0")
+row("Adam-multiplier-negative", lambda: _opt.Adam(H.Dense(np.ones((2, 2))), lr_multipliers={"weight": -1.0}),
+    ValueError, r"lr_multipliers\['weight'\] must be >= 0")
 
 # -- plotting ----------------------------------------------------------------------------------
 row("healthy_band-low-negative", lambda: H.healthy_band(_ax(), -1.0, 2.0), ValueError, r"low must be > 0")
