@@ -144,7 +144,61 @@ def network_worker(threads: int, quick: bool) -> list[dict]:
                              "ms_network": t_fresh * 1e3, "ms_network_workspace": t_reused * 1e3, "ms_matmul": t_mm * 1e3,
                              "gflops_matmul": flops / t_mm / 1e9, "gflops_network_workspace": flops / t_reused / 1e9,
                              "fraction": t_mm / t_fresh, "fraction_workspace": t_mm / t_reused})
+    rows += torch_comparison(threads, clock)
     return [dict(r, threads=threads, clock="thread CPU time" if threads == 1 else "wall time") for r in rows]
+
+
+TORCH_CASE = (30, 256, 256)  # ReLU layers, width, batch: the case the layer model must keep within 1.3x of PyTorch
+
+
+def torch_comparison(threads: int, clock) -> list[dict]:
+    """helpers' forward + backward against PyTorch CPU on the same float32 network, if torch is installed.
+
+    Both compute the output and every weight and bias gradient for ``grad_out``; PyTorch through
+    autograd (``out.backward(g)``), helpers through the layer model. The ratio is helpers / PyTorch.
+    PyTorch is not a dependency of the book: without it the row says so.
+    """
+    import numpy as np
+
+    import helpers as H
+    from helpers.network import Workspace
+
+    depth, width, batch = TORCH_CASE
+    case = f"vs PyTorch: depth {depth} width {width} batch {batch}"
+    try:
+        import torch
+    except ImportError:
+        return [{"dtype": "float32", "case": case, "activation": "relu", "torch": "not installed"}]
+    torch.set_num_threads(threads)
+    rng = np.random.default_rng(1)
+    net = H.build_mlp([width] * (depth + 1), rng, activation="relu", dtype=np.float32)
+    x = rng.standard_normal((batch, width)).astype(np.float32)
+    g = np.full((batch, width), 1.0 / batch, dtype=np.float32)
+    layers = []
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        lin = torch.nn.Linear(width, width)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] + ([torch.nn.ReLU()] if i < depth - 1 else [])
+    model = torch.nn.Sequential(*layers)
+    tx, tg = torch.from_numpy(x), torch.from_numpy(g)
+    ws = Workspace()
+
+    def ours():
+        _, cache = H.forward(net, x, workspace=ws)
+        H.backward(net, cache, g, workspace=ws)
+
+    def theirs():
+        model.zero_grad(set_to_none=True)
+        model(tx).backward(tg)
+
+    t_ours = t_torch = float("inf")
+    for _ in range(3):  # interleaved, so that both see the same conditions
+        t_ours = min(t_ours, _best(ours, clock))
+        t_torch = min(t_torch, _best(theirs, clock))
+    return [{"dtype": "float32", "case": case, "activation": "relu", "torch": torch.__version__,
+             "ms_network_workspace": t_ours * 1e3, "ms_torch": t_torch * 1e3, "ratio_torch": t_ours / t_torch}]
 
 
 def bench_network(quick: bool = False, threads: tuple[int, ...] = (1,)) -> list[dict]:
@@ -370,12 +424,25 @@ def table(results: dict) -> str:
                 "| fraction workspace | >= 70 % (workspace) |",
                 "|---|---:|---|---|---:|---:|---:|---:|---:|---|"]
         for r in results["network"]:
+            if "torch" in r:
+                continue
             frac, frac_ws = r.get("fraction"), r.get("fraction_workspace")
             target = None if frac_ws is None or r.get("width", 0) < 256 else frac_ws >= TARGETS["network_fraction"]
             out.append(f"| {r['dtype']} | {r['threads']} | {r['case']} | {r['activation']} | {_fmt(r['gflops_matmul'])} | "
                        f"{_fmt(r.get('ms_network'), '.2f')} | {_fmt(r.get('ms_network_workspace'), '.2f')} | "
                        f"{_pct(frac)} | {_pct(frac_ws)} | {_flag(target)} |")
         out.append("")
+        torch_rows = [r for r in results["network"] if "torch" in r]
+        if torch_rows:
+            out += ["## Against PyTorch CPU: the same float32 ReLU network, forward + backward (target: ratio <= 1.3)",
+                    "", "| threads | case | torch | ms helpers (workspace) | ms PyTorch | ratio | <= 1.3 |",
+                    "|---:|---|---|---:|---:|---:|---|"]
+            for r in torch_rows:
+                ratio = r.get("ratio_torch")
+                out.append(f"| {r['threads']} | {r['case']} | {r['torch']} | {_fmt(r.get('ms_network_workspace'), '.2f')} | "
+                           f"{_fmt(r.get('ms_torch'), '.2f')} | {_fmt(ratio, '.2f')} | "
+                           f"{_flag(None if ratio is None else ratio <= 1.3)} |")
+            out.append("")
     if "notebooks" in results:
         out += ["## Notebooks (fresh kernel, own folder as cwd)", "",
                 "| notebook | wall s | kernel CPU s | peak RSS MB | < 20 s | < 600 MB | error |",
