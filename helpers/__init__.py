@@ -1,23 +1,23 @@
 """Helpers for the course book on weight initialization in neural networks.
 
-Modules, one concept each:
+Three layers, each importing only the ones above it in this list:
 
-* :mod:`helpers.initializers` - weight initializers and gains (PyTorch's names and conventions)
-* :mod:`helpers.activations`  - activation functions with derivatives
-* :mod:`helpers.network`      - a fully connected network: build, forward, backward, losses
-* :mod:`helpers.training`     - minibatch SGD that records per-layer statistics and divergence
-* :mod:`helpers.diagnostics`  - per-layer statistics of activations and gradients
-* :mod:`helpers.theory`       - predicted variance propagation (length map)
-* :mod:`helpers.data`         - small seeded datasets made in code
-* :mod:`helpers.plotting`     - the house style and shared plots
-* :mod:`helpers.labs`         - interactive labs for Jupyter and for the static book
-* :mod:`helpers.report`       - glue numbers into the prose and assert the claims
+1. **Core** - :mod:`~helpers.initializers` (PyTorch's names and conventions), :mod:`~helpers.activations`,
+   :mod:`~helpers.layers` (the layer model: ``Dense``, ``Act``, ``Residual``, ``LayerNorm``,
+   ``BatchNorm``, ``Sequential``, each with ``forward`` and ``backward``; weights stacked on a leading
+   axis run many seeds at once), :mod:`~helpers.network` (the MLP as one composition of layers,
+   losses, ``stack_mlps``), :mod:`~helpers.optimizers`, :mod:`~helpers.training` (``train`` for one
+   network, ``train_ensemble`` for many seeds at once), :mod:`~helpers.diagnostics`, :mod:`~helpers.data`.
+2. **Theory** - :mod:`~helpers.theory`: what the book predicts (variance propagation forward and
+   backward for one input and for pairs, the mean-field maps, finite-width corrections).
+3. **Chapter experiments** - thin modules, imported as ``from helpers import <module>``, that compose
+   core and theory into one chapter's studies: ``symmetry``, ``propagation``, ``layerwise``,
+   ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``meanfield``,
+   ``jacobian`` and the modules of the later chapters.
 
-Chapter-specific modules, imported as ``from helpers import <module>``: ``symmetry`` (breaking
-symmetry), ``propagation`` (signal and gradient statistics over depth, floating-point limits),
-``layerwise`` (Glorot & Bengio's per-layer study), ``finite_width`` (ensembles of random networks),
-``frameworks`` (framework defaults), ``lsuv``, ``residual``, ``normalization``, ``meanfield``
-(signal propagation theory) and ``jacobian`` (input-output Jacobian spectra).
+Beside them, the book's machinery: :mod:`~helpers.plotting` (house style), :mod:`~helpers.labs`
+(interactive labs for Jupyter and the static book) and :mod:`~helpers.report` (glue numbers into the
+prose and assert the claims). The core and theory names are re-exported here (``import helpers as H``).
 """
 
 from .activations import Activation, get_activation
