@@ -310,6 +310,51 @@ row("decision_regions-predict", lambda: H.decision_regions(_ax(), None, np.ones(
 row("decision_regions-resolution", lambda: H.decision_regions(_ax(), lambda g: g, np.ones((4, 2)), np.zeros(4),
                                                               resolution=0), ValueError, r"resolution must be")
 
+# -- the layer model and ensembles ------------------------------------------------------------------
+row("Dense-weight-1d", lambda: H.Dense(np.ones(3)), ValueError, r"weight must have shape \(n_out, n_in\)")
+row("Dense-weight-string", lambda: H.Dense("w"), TypeError, r"weight must be")
+row("Dense-bias-shape", lambda: H.Dense(np.ones((2, 3)), np.ones(3)), ValueError, r"bias must have shape \(2,\)")
+row("Dense-multiplier-nan", lambda: H.Dense(np.ones((2, 3)), multiplier=NAN), ValueError, r"multiplier must be finite")
+row("Dense-forward-width", lambda: H.Dense(np.ones((2, 3))).forward(np.ones((4, 2))), ValueError,
+    r"x must have shape \(\.\.\., 3\)")
+row("Dense-backward-before-forward", lambda: H.Dense(np.ones((2, 3))).backward(np.ones((1, 2))), RuntimeError,
+    r"needs a forward pass first")
+row("Act-unknown", lambda: H.Act("swish"), ValueError, r"activation must be one of")
+row("Sequential-not-a-layer", lambda: H.Sequential([H.Act(), "relu"]), TypeError, r"layers\[1\] must be a Layer")
+row("Residual-branch", lambda: H.Residual(np.ones(2)), TypeError, r"branch must be a Layer")
+row("Residual-scale-inf", lambda: H.Residual(H.Act(), INF), ValueError, r"scale must be finite")
+row("LayerNorm-n-zero", lambda: H.LayerNorm(0), ValueError, r"n must be a positive integer")
+row("LayerNorm-eps-zero", lambda: H.LayerNorm(3, eps=0.0), ValueError, r"eps must be > 0")
+row("LayerNorm-forward-width", lambda: H.LayerNorm(3).forward(np.ones((2, 4))), ValueError, r"x must have shape")
+row("BatchNorm-n-float", lambda: H.BatchNorm(2.5), TypeError, r"n must be an integer")
+row("BatchNorm-dtype", lambda: H.BatchNorm(3, dtype=np.int32), ValueError, r"dtype must be float32 or float64")
+row("gradient_check-not-a-layer", lambda: H.gradient_check(np.ones(2), np.ones((1, 2)), R(0)), TypeError,
+    r"layer must be a Layer")
+row("gradient_check-generator", lambda: H.gradient_check(H.Act(), np.ones((1, 2)), 0), TypeError,
+    r"rng must be a numpy.random.Generator")
+row("stack-empty", lambda: H.stack([]), ValueError, r"arrays must hold at least one member")
+row("stack-shapes", lambda: H.stack([np.ones(2), np.ones(3)]), ValueError, r"arrays must all have one shape")
+row("stack_mlps-empty", lambda: H.stack_mlps([]), TypeError, r"nets must be a non-empty sequence of MLPs")
+row("stack_mlps-sizes", lambda: H.stack_mlps([_net(), _net((3, 5, 2))]), ValueError, r"nets must share one architecture")
+row("stack_mlps-ensemble-member", lambda: H.stack_mlps([H.stack_mlps([_net()])]), TypeError,
+    r"nets\[0\] must be a single MLP")
+row("MLP-member-single", lambda: _net().member(0), ValueError, r"member\(\) needs an ensemble")
+row("MLP-member-range", lambda: H.stack_mlps([_net(), _net()]).member(2), ValueError, r"k must be in \[0, 1\]")
+row("ensemble_cross_entropy-2d", lambda: H.ensemble_cross_entropy(np.ones((2, 3)), np.zeros((2, 3), int)), ValueError,
+    r"logits must be 3-dimensional")
+row("ensemble_cross_entropy-labels-shape", lambda: H.ensemble_cross_entropy(np.ones((2, 4, 3)), np.zeros((2, 3), int)),
+    ValueError, r"labels must have shape \(2, 4\)")
+row("ensemble_cross_entropy-labels-range", lambda: H.ensemble_cross_entropy(np.ones((2, 4, 3)), np.full((2, 4), 3)),
+    ValueError, r"labels must be integers in \[0, 2\]")
+row("train_ensemble-single-net", lambda: H.train_ensemble(_net(), np.ones((4, 3)), np.zeros(4, int), [R(0)]), TypeError,
+    r"nets must be a non-empty list of MLP")
+row("train_ensemble-rngs-count", lambda: H.train_ensemble([_net()], np.ones((4, 3)), np.zeros(4, int), [R(0), R(1)]),
+    ValueError, r"rngs must be a list holding one numpy Generator per network \(1\)")
+row("train_ensemble-eval-every", lambda: H.train_ensemble([_net()], np.ones((4, 3)), np.zeros(4, int), [R(0)],
+                                                          eval_every=0), ValueError, r"eval_every must be a positive")
+row("train_ensemble-labels", lambda: H.train_ensemble([_net()], np.ones((4, 3)), np.full(4, 2), [R(0)]), ValueError,
+    r"y must hold integer labels in \[0, 1\]")
+
 # -- labs and report ---------------------------------------------------------------------------
 row("Control-name", lambda: H.Control("not valid", (1,), 1), ValueError, r"name must be a Python identifier")
 row("Control-default", lambda: H.Control("x", (1, 2), 3), ValueError, r"default of control 'x' must be one of")
@@ -341,11 +386,12 @@ def test_the_table_is_large_and_covers_every_public_core_function():
         name for name, obj in vars(H).items()
         if callable(obj) and not name.startswith("_") and inspect.getmodule(obj) is not None
         and inspect.getmodule(obj).__name__.split(".")[-1] in {
-            "initializers", "activations", "network", "training", "diagnostics", "theory", "data", "plotting",
-            "labs", "report"}
+            "initializers", "activations", "layers", "network", "training", "diagnostics", "theory", "data",
+            "plotting", "labs", "report"}
     }
     # functions with nothing to validate (no arguments a reader could get wrong) or tested elsewhere
     exempt = {"use_style", "show", "MLP", "Cache", "Grads", "History", "LayerStats", "Activation", "LiveLab", "Workspace", "all_labs",
+              "Layer", "EnsembleRun",
               "mean_squared_error", "softmax_cross_entropy"}
     aliases = {"mean_squared_error": "mse", "softmax_cross_entropy": "cross_entropy"}
     missing = sorted(n for n in public - exempt if n not in covered) + sorted(
