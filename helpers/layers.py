@@ -150,8 +150,10 @@ class Dense(Layer):
                 y += b if w.ndim == 2 else b[:, None, :]
         return y
 
-    def backward(self, dy: np.ndarray, ws: Workspace | None = None, *, need_dx: bool = True) -> np.ndarray | None:
-        """Gradients of the weight and bias; dL/dx unless ``need_dx`` is False (a first layer)."""
+    def backward(self, dy: np.ndarray, ws: Workspace | None = None, *, need_dx: bool = True,
+                 need_grads: bool = True) -> np.ndarray | None:
+        """Gradients of the weight and bias (unless ``need_grads`` is False); dL/dx unless ``need_dx``
+        is False (a first layer)."""
         self._need_forward("x")
         w, x, m = self.weight, self.x, self.multiplier
         with np.errstate(**QUIET):
@@ -159,6 +161,9 @@ class Dense(Layer):
                 dy2, x2 = dy.reshape(-1, dy.shape[-1]), x.reshape(-1, x.shape[-1])
             else:
                 dy2, x2 = dy, x
+            if not need_grads:
+                self.grads.clear()
+                return None if not need_dx else self._dx(dy, ws)
             gw = np.matmul(_transpose(dy2), x2, out=_buffer(ws, self, "gw", w.shape, w.dtype))
             if m != 1.0:
                 gw *= m
@@ -166,11 +171,14 @@ class Dense(Layer):
             if self.bias is not None:
                 axes = tuple(range(dy2.ndim - 1)) if w.ndim == 2 else 1
                 self.grads["bias"] = np.sum(dy2, axis=axes, out=_buffer(ws, self, "gb", self.bias.shape, w.dtype))
-            if not need_dx:
-                return None
+        return self._dx(dy, ws) if need_dx else None
+
+    def _dx(self, dy: np.ndarray, ws: Workspace | None) -> np.ndarray:
+        w = self.weight
+        with np.errstate(**QUIET):
             dx = np.matmul(dy, w, out=_buffer(ws, self, "dx", dy.shape[:-1] + w.shape[-1:], w.dtype))
-            if m != 1.0:
-                dx *= m
+            if self.multiplier != 1.0:
+                dx *= self.multiplier
         return dx
 
 

@@ -35,7 +35,7 @@ import numpy as np
 from . import _checks
 from .activations import Activation, get_activation
 from .initializers import calculate_gain, fan_in_and_fan_out
-from .network import MLP, build_mlp, softmax_cross_entropy
+from .network import MLP, backward, build_mlp, forward, softmax_cross_entropy
 from .training import train_ensemble
 from .theory import gaussian_expectation, second_moment
 
@@ -186,35 +186,19 @@ def sample_layers(net: MLP, x: np.ndarray, *, labels: np.ndarray | None = None,
     if x.shape[1] != net.sizes[0]:
         raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
     x = x.astype(net.dtype, copy=False)
-    depth = net.depth
-    activated = depth if net.activate_output else depth - 1
-    act = net.activation
-    pre, post = [], []
-    with np.errstate(all="ignore"):
-        h = x
-        for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-            z = h @ w.T + b
-            h = act.f(z) if i < activated else z
-            pre.append(z)
-            post.append(h)
-        loss = None
-        if labels is not None:
-            labels = _checks.array(labels, "labels", ndim=1)
-            loss, grad_out = softmax_cross_entropy(post[-1], labels)
-        else:
-            if rng is None:
-                raise ValueError("pass integer labels (cross-entropy) or rng (a random error signal)")
-            grad_out = _checks.generator(rng).standard_normal(post[-1].shape).astype(net.dtype, copy=False)
-        deltas: list[np.ndarray] = [None] * depth  # type: ignore[list-item]
-        wgrads: list[np.ndarray] | None = [None] * depth if weight_gradients else None  # type: ignore[list-item]
-        dh = grad_out
-        for i in range(depth - 1, -1, -1):
-            dz = dh * act.df(pre[i]) if i < activated else dh
-            deltas[i] = dz
-            if wgrads is not None:
-                wgrads[i] = dz.T @ (post[i - 1] if i > 0 else x)
-            if i > 0:
-                dh = dz @ net.weights[i]
+    activated = net.depth if net.activate_output else net.depth - 1
+    out, cache = forward(net, x)
+    loss = None
+    if labels is not None:
+        labels = _checks.array(labels, "labels", ndim=1)
+        loss, grad_out = softmax_cross_entropy(out, labels)
+    else:
+        if rng is None:
+            raise ValueError("pass integer labels (cross-entropy) or rng (a random error signal)")
+        grad_out = _checks.generator(rng).standard_normal(out.shape).astype(net.dtype, copy=False)
+    grads = backward(net, cache, grad_out, weight_grads=weight_gradients)
+    pre, post, deltas = cache.pre, cache.post, grads.d_pre
+    wgrads = grads.weights if weight_gradients else None
     return LayerSamples(post, pre, deltas, wgrads, activated, loss)
 
 

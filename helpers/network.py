@@ -212,13 +212,15 @@ def predict(net: MLP, x: np.ndarray) -> np.ndarray:
     return forward(net, x)[0]
 
 
-def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspace | None = None) -> Grads:
+def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspace | None = None,
+             weight_grads: bool = True) -> Grads:
     """Back-propagate ``grad_out`` = dL/d(output) through the network (chain rule, layer by layer).
 
     With ``delta_l = dL/dz_l``: ``dL/dW_l = delta_l.T @ h_{l-1}``, ``dL/db_l = sum over batch of delta_l``,
     ``dL/dh_{l-1} = delta_l @ W_l`` and ``delta_{l-1} = dL/dh_{l-1} * phi'(z_{l-1})``
     (Rumelhart, Hinton & Williams 1986): each layer's own ``backward`` (:mod:`helpers.layers`), run
     on the values stored in ``cache``. With a :class:`Workspace` the results live in its buffers.
+    ``weight_grads=False`` back-propagates the signal only (``weights`` and ``biases`` are then None).
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an MLP (see build_mlp), got {type(net).__name__}")
@@ -243,7 +245,9 @@ def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspa
             dh = act.backward(dh, ws)
         d_pre[i] = dh
         dense.x = cache.post[i - 1] if i > 0 else cache.x
-        dh = dense.backward(dh, ws, need_dx=i > 0)
+        dh = dense.backward(dh, ws, need_dx=i > 0, need_grads=weight_grads)
+    if not weight_grads:
+        return Grads(None, None, d_pre, d_post)  # type: ignore[arg-type]
     return Grads([d.grads["weight"] for d in net.dense], [d.grads["bias"] for d in net.dense], d_pre, d_post)
 
 

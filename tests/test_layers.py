@@ -112,3 +112,16 @@ def test_layers_reject_bad_input():
         L.check_workspace({})
     with pytest.raises(ValueError, match="arrays must all have one shape"):
         L.stack([np.ones(2), np.ones(3)])
+
+
+def test_signal_only_backward_matches_the_full_one():
+    import helpers as H
+
+    net = H.build_mlp([3, 6, 6, 2], R(5), activation="tanh")
+    x, g = R(6).standard_normal((4, 3)), R(7).standard_normal((4, 2))
+    _, cache = H.forward(net, x)
+    full = H.backward(net, cache, g)
+    d_pre = [d.copy() for d in full.d_pre]
+    signal = H.backward(net, cache, g, weight_grads=False)
+    assert signal.weights is None and signal.biases is None
+    assert all(np.array_equal(a, b) for a, b in zip(d_pre, signal.d_pre))
