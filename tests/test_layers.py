@@ -125,3 +125,15 @@ def test_signal_only_backward_matches_the_full_one():
     signal = H.backward(net, cache, g, weight_grads=False)
     assert signal.weights is None and signal.biases is None
     assert all(np.array_equal(a, b) for a, b in zip(d_pre, signal.d_pre))
+
+
+def test_the_mlp_is_a_composition_of_layers():
+    """build_mlp gives a Sequential of Dense and Act layers whose own pass is the network's pass."""
+    import helpers as H
+
+    net = H.build_mlp([3, 5, 4, 2], R(8), activation="tanh", bias=0.1)
+    assert [type(layer).__name__ for layer in net.layers] == ["Dense", "Act", "Dense", "Act", "Dense"]
+    assert all(a is layer.weight for a, layer in zip(net.weights, net.dense))
+    x = R(9).standard_normal((6, 3))
+    out, _ = H.forward(net, x)
+    assert np.array_equal(out, L.Sequential(net.layers).forward(x))
