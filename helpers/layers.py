@@ -99,6 +99,29 @@ class Layer:
             raise RuntimeError(f"{type(self).__name__}.backward needs a forward pass first")
 
 
+class ParamView(list):
+    """A list of one named parameter across layers whose ``view[i] = a`` also writes into layer ``i``.
+
+    ``net.weights[0] = W`` must change the network, as it did when networks held plain lists of
+    arrays, so the per-layer lists of a composed network are this and not a detached copy.
+    """
+
+    def __init__(self, layers: Sequence[Layer], name: str) -> None:
+        self._layers, self._name = list(layers), name
+        super().__init__(layer.params[name] for layer in self._layers)
+
+    def __setitem__(self, i, value) -> None:
+        if isinstance(i, slice):
+            raise TypeError(f"assign the {self._name} arrays one layer at a time")
+        old = self[i]
+        value = np.asarray(value)
+        if value.shape != old.shape:
+            raise ValueError(f"{self._name}[{i}] must keep shape {old.shape}, got {value.shape}")
+        value = value.astype(old.dtype, copy=False)
+        self._layers[i].params[self._name] = value
+        super().__setitem__(i, value)
+
+
 class Dense(Layer):
     """An affine layer ``y = multiplier * (x @ W.T) + b`` with ``W`` of shape ``(n_out, n_in)``.
 

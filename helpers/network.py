@@ -17,7 +17,7 @@ from . import _checks
 from .activations import Activation, get_activation
 from .initializers import Initializer, get_initializer
 from .layers import QUIET as _QUIET
-from .layers import Act, Dense, Sequential, Workspace, check_workspace, stack
+from .layers import Act, Dense, ParamView, Sequential, Workspace, check_workspace, stack
 
 
 class MLP(Sequential):
@@ -46,13 +46,13 @@ class MLP(Sequential):
         return self._activation
 
     @property
-    def weights(self) -> list[np.ndarray]:
-        """Per-layer weight arrays (the layers' own, so in-place updates train the network)."""
-        return [d.params["weight"] for d in self.dense]
+    def weights(self) -> ParamView:
+        """Per-layer weight arrays, live: in-place updates and ``weights[i] = W`` change the network."""
+        return ParamView(self.dense, "weight")
 
     @property
-    def biases(self) -> list[np.ndarray]:
-        return [d.params["bias"] for d in self.dense]
+    def biases(self) -> ParamView:
+        return ParamView(self.dense, "bias")
 
     @property
     def ensemble_size(self) -> int | None:
@@ -193,7 +193,7 @@ def forward(net: MLP, x: np.ndarray, *, workspace: Workspace | None = None) -> t
 
     ``z = h @ W.T + b`` per layer, then ``h = phi(z)`` (except for a linear output layer). An ensemble
     takes ``x`` of shape ``(E, batch, sizes[0])``. Values that overflow become inf/NaN without a
-    warning; see :func:`helpers.training.train`. With a :class:`Workspace` the cache lives in its
+    warning; see :func:`helpers.training.train`. With a :class:`~helpers.layers.Workspace` the cache lives in its
     buffers (valid until the next pass that uses it).
     """
     h = _check_input(net, x)
@@ -219,7 +219,7 @@ def backward(net: MLP, cache: Cache, grad_out: np.ndarray, *, workspace: Workspa
     With ``delta_l = dL/dz_l``: ``dL/dW_l = delta_l.T @ h_{l-1}``, ``dL/db_l = sum over batch of delta_l``,
     ``dL/dh_{l-1} = delta_l @ W_l`` and ``delta_{l-1} = dL/dh_{l-1} * phi'(z_{l-1})``
     (Rumelhart, Hinton & Williams 1986): each layer's own ``backward`` (:mod:`helpers.layers`), run
-    on the values stored in ``cache``. With a :class:`Workspace` the results live in its buffers.
+    on the values stored in ``cache``. With a :class:`~helpers.layers.Workspace` the results live in its buffers.
     ``weight_grads=False`` back-propagates the signal only (``weights`` and ``biases`` are then None).
     """
     if not isinstance(net, MLP):

@@ -29,7 +29,7 @@ import numpy as np
 
 from . import _checks
 from .activations import SELU_ALPHA, SELU_SCALE, Activation
-from .layers import Act, BatchNorm, Dense, LayerNorm, Sequential
+from .layers import Act, BatchNorm, Dense, LayerNorm, ParamView, Sequential
 from .network import MLP, build_mlp, softmax_cross_entropy
 
 NORMS = ("none", "batch", "layer")
@@ -91,20 +91,20 @@ class NormMLP(Sequential):
         super().__init__(layers + [self.dense[-1]])
 
     @property
-    def weights(self) -> list[np.ndarray]:
-        return [d.weight for d in self.dense]
+    def weights(self) -> ParamView:
+        return ParamView(self.dense, "weight")
 
     @property
-    def biases(self) -> list[np.ndarray]:
-        return [d.bias for d in self.dense]
+    def biases(self) -> ParamView:
+        return ParamView(self.dense, "bias")
 
     @property
-    def gammas(self) -> list[np.ndarray]:
-        return [n.params["gamma"] for n in self.norms]
+    def gammas(self) -> ParamView:
+        return ParamView(self.norms, "gamma")
 
     @property
-    def betas(self) -> list[np.ndarray]:
-        return [n.params["beta"] for n in self.norms]
+    def betas(self) -> ParamView:
+        return ParamView(self.norms, "beta")
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Optimizers on the layer model: SGD with momentum, and Adam.
 
 Both work on any :class:`helpers.layers.Layer` (usually a :class:`~helpers.layers.Sequential`): each
-:meth:`step` walks ``model.named_params()``, reads the gradient that the last ``backward`` wrote for
+:meth:`~helpers.optimizers.Optimizer.step` walks ``model.named_params()``, reads the gradient that the last ``backward`` wrote for
 each parameter and updates the parameter **in place**. State (momentum buffers, Adam's moments) is
 kept per qualified parameter name.
 

@@ -230,6 +230,18 @@ def test_workspace_adapts_to_a_new_batch_size():
         np.testing.assert_array_equal(out, H.forward(net, cache.x)[0])
 
 
+def test_assigning_a_layer_array_changes_the_network():
+    # net.weights[i] = W must reach the layer (a list rebuilt on each access would drop it silently)
+    net = H.build_mlp([3, 4, 2], np.random.default_rng(0))
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    net.weights[1] = np.zeros((2, 4))
+    net.biases[1] = np.ones(2)
+    np.testing.assert_array_equal(H.forward(net, x)[0], np.ones((5, 2)))
+    assert net.weights[1].dtype == net.dtype and len(net.weights) == 2
+    with pytest.raises(ValueError, match="keep shape"):
+        net.weights[0] = np.zeros((3, 3))
+
+
 def test_accuracy():
     net = H.build_mlp([2, 2], np.random.default_rng(0), activation="identity")
     net.weights[0][:] = np.eye(2)
