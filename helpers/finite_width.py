@@ -1,18 +1,15 @@
-"""Random networks in bulk: per-layer scale predictions, finite-width fluctuations, many-seed training.
+"""The He/Kaiming chapter's experiments with random networks in bulk, vectorized over networks.
 
-Tools for the He/Kaiming chapter, all plain numpy and vectorized over networks:
-
-* :func:`predicted_scales` - the variance recursions of He et al. (2015) for *any* list of layer
-  widths and weight variances, forward (second moment of the signal) and backward (variance of
-  ``delta = dL/dz``), with a leaky-ReLU/PReLU slope ``a``. :func:`weight_variance` gives the
-  variance each named initializer draws with, so a prediction needs no sampling.
-* :func:`squared_norm_ensemble` and the closed forms next to it - the normalized squared norm
-  ``M_l = ||h^(l)||^2 / n_l`` of one input's signal through many independent random networks. Its
-  *mean* is what the variance argument controls; Hanin & Rolnick (2018) show that its
-  *fluctuations* grow exponentially in the sum of reciprocal widths ``beta = sum_l 1/n_l``, so a
-  deep, narrow network is far from its average even when the average is perfect.
+* :func:`squared_norm_ensemble` - the normalized squared norm ``M_l = ||h^(l)||^2 / n_l`` of one
+  input's signal through many independent random networks, to set beside the exact moments of
+  :mod:`helpers.theory.fluctuations` (Hanin & Rolnick 2018): its *mean* is what the variance argument
+  controls, its *fluctuations* grow exponentially in ``beta = sum_l 1/n_l``.
 * many-seed training is :func:`helpers.training.train_ensemble` (the one ensemble mechanism of
   the core); this module only summarizes its curves (:func:`running_mean`, :func:`steps_to_threshold`).
+
+The predictions (per-layer variances for any widths, forward and backward) are
+:func:`helpers.theory.signal.predicted_profile`; the variance each named initializer draws with is
+:func:`helpers.initializers.weight_variance`.
 
 Convention: a stack of ``L`` layers with widths ``[n_0, n_1, ..., n_L]`` computes
 ``z^(l) = W^(l) h^(l-1)``, ``h^(l) = phi(z^(l))`` with zero biases and ``phi`` a leaky ReLU of
@@ -23,225 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from . import _checks
-from .initializers import calculate_gain, fan_in_and_fan_out, kaiming_std
-from .network import MLP
+from .theory.fluctuations import _slope, _widths
 
-__all__ = [
-    "Scales", "predicted_scales", "weight_variance",
-    "norm_factor_variance", "predicted_norm_moments", "relu_log_norm_mean", "relu_survival",
-    "squared_norm_ensemble",
-    "running_mean", "steps_to_threshold",
-]
-
-# --------------------------------------------------------------------------------------------
-# input checks shared by this module
-
-
-def _widths(widths: Sequence[int], name: str = "widths") -> list[int]:
-    if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
-        raise TypeError(f"{name} must be a sequence of layer widths [n_0, n_1, ..., n_L], got {widths!r}")
-    if len(widths) < 2:
-        raise ValueError(f"{name} must list an input width and at least one layer width, got {list(widths)}")
-    return [_checks.positive_int(n, f"{name}[{i}]") for i, n in enumerate(widths)]
-
-
-def _slope(slope: float) -> float:
-    return _checks.finite_float(slope, "slope", non_negative=True)
-
-
-def _relu_moment(slope: float) -> float:
-    """E[phi(z)^2] / E[z^2] = E[phi'(z)^2] = (1 + a^2) / 2 for a symmetric z (He et al. 2015, eq. 15)."""
-    return (1.0 + slope * slope) / 2.0
-
-
-# --------------------------------------------------------------------------------------------
-# the mean-field recursions of He et al. (2015) for arbitrary widths
-
-
-@dataclass
-class Scales:
-    """Predicted per-layer scales of a random network (arrays indexed by layer 1..L, 0-based).
-
-    ``pre_variance[l]`` is Var[z^(l)], ``post_second_moment[l]`` is E[(h^(l))^2] and
-    ``delta_variance[l]`` is Var[delta^(l)] relative to a unit-variance gradient arriving at the output.
-    """
-
-    pre_variance: np.ndarray
-    post_second_moment: np.ndarray
-    delta_variance: np.ndarray
-
-
-def predicted_scales(widths: Sequence[int], weight_variances: Sequence[float], *, slope: float = 0.0,
-                     input_second_moment: float = 1.0, activate_output: bool = True) -> Scales:
-    """Forward and backward variance recursions of He et al. (2015), eqs. (7)-(15), for any widths.
-
-    With zero-mean weights independent of the signal and symmetric pre-activations,
-
-    * forward (eq. 7-9):  Var[z^(l)] = n_{l-1} Var[W^(l)] E[(h^(l-1))^2],
-      E[(h^(l))^2] = (1 + a^2)/2 Var[z^(l)]  (E[x^2] = Var[y]/2 for ReLU);
-    * backward (eq. 13): Var[delta^(l)] = (1 + a^2)/2 n_{l+1} Var[W^(l+1)] Var[delta^(l+1)],
-
-    starting from E[(h^(0))^2] = ``input_second_moment`` and a unit-variance dL/dh^(L). With
-    ``activate_output=False`` the last layer is linear (h^(L) = z^(L), delta^(L) = dL/dh^(L)).
-    ``weight_variances[l-1]`` is Var[W^(l)]; ``widths`` is ``[n_0, ..., n_L]``.
-    """
-    n = _widths(widths)
-    depth = len(n) - 1
-    if isinstance(weight_variances, (str, bytes)) or not isinstance(weight_variances, Sequence | np.ndarray):
-        raise TypeError("weight_variances must be a sequence with one variance per layer")
-    if len(weight_variances) != depth:
-        raise ValueError(f"weight_variances must have one entry per layer ({depth}), got {len(weight_variances)}")
-    v = [_checks.finite_float(float(x), f"weight_variances[{i}]", non_negative=True)
-         for i, x in enumerate(weight_variances)]
-    kappa = _relu_moment(_slope(slope))
-    m = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
-    pre, post, delta = np.empty(depth), np.empty(depth), np.empty(depth)
-    for layer in range(depth):
-        pre[layer] = n[layer] * v[layer] * m
-        activated = layer < depth - 1 or activate_output
-        m = kappa * pre[layer] if activated else pre[layer]
-        post[layer] = m
-    delta[-1] = kappa if activate_output else 1.0
-    for layer in range(depth - 2, -1, -1):
-        delta[layer] = kappa * n[layer + 2] * v[layer + 1] * delta[layer + 1]
-    return Scales(pre, post, delta)
-
-
-def weight_variance(init: str, shape: tuple[int, ...], **kwargs) -> float:
-    """The variance Var[W] that the named initializer of :mod:`helpers.initializers` draws with.
-
-    ``kaiming_*``: gain^2 / fan (He et al. 2015); ``xavier_*``: gain^2 * 2 / (fan_in + fan_out)
-    (Glorot & Bengio 2010); ``lecun_*``: gain^2 / fan_in (LeCun et al. 1998); ``glorot_standard``
-    (PyTorch's ``nn.Linear`` default): 1 / (3 fan_in). Keyword arguments are those of the initializer.
-    """
-    names = ("kaiming_normal", "kaiming_uniform", "he_normal", "he_uniform", "xavier_normal",
-             "xavier_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform",
-             "glorot_standard")
-    _checks.choice(init, "init", names)
-    fan_in, fan_out = fan_in_and_fan_out(shape)
-    if init in ("kaiming_normal", "kaiming_uniform", "he_normal", "he_uniform"):
-        allowed = {"a", "mode", "nonlinearity"}
-        _no_extra(kwargs, allowed, init)
-        return kaiming_std(shape, **kwargs) ** 2
-    if init == "glorot_standard":
-        _no_extra(kwargs, set(), init)
-        return 1.0 / (3.0 * fan_in)
-    _no_extra(kwargs, {"gain"}, init)
-    gain = _checks.finite_float(kwargs.get("gain", 1.0), "gain", positive=True)
-    if init.startswith("lecun"):
-        return gain**2 / fan_in
-    return gain**2 * 2.0 / (fan_in + fan_out)
-
-
-def _no_extra(kwargs: dict, allowed: set, init: str) -> None:
-    extra = set(kwargs) - allowed
-    if extra:
-        raise ValueError(f"{init} takes only {sorted(allowed) or 'no keyword arguments'}; got {sorted(extra)}")
-
-
-# --------------------------------------------------------------------------------------------
-# finite width: the squared norm of the signal across an ensemble of random networks
-
-
-def norm_factor_variance(width: int, slope: float = 0.0) -> float:
-    """Relative variance of the per-layer factor F = M_l / M_{l-1} for Gaussian weights.
-
-    Given h^(l-1), every z_i^(l) is N(0, sigma_w^2 M_{l-1}) independently, so
-    F = (sigma_w^2 / n_l) sum_i phi(g_i)^2 with g_i ~ N(0, 1). From E[phi(g)^2] = (1 + a^2)/2 and
-    E[phi(g)^4] = 3 (1 + a^4)/2,
-
-        Var[F] / E[F]^2 = c(a) / n_l,   c(a) = 6 (1 + a^4) / (1 + a^2)^2 - 1,
-
-    so c = 5 for ReLU and c = 2 for a linear layer (a chi-square with n_l degrees of freedom).
-    This is the per-layer ingredient of Hanin & Rolnick's (2018) sum of reciprocal widths.
-    """
-    n = _checks.positive_int(width, "width")
-    a = _slope(slope)
-    c = 6.0 * (1.0 + a**4) / (1.0 + a * a) ** 2 - 1.0
-    return c / n
-
-
-def predicted_norm_moments(widths: Sequence[int], *, slope: float = 0.0,
-                           sigma_w2: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mean and second moment of M_l / M_0, l = 0..L, over Gaussian random networks.
-
-    The per-layer factors are independent (each draws fresh weights), so
-    E[M_l / M_0] = prod_k mu  and  E[(M_l / M_0)^2] = prod_k mu^2 (1 + c(a) / n_k),
-    with mu = sigma_w^2 (1 + a^2) / 2 (1 under He initialization, the default sigma_w^2 = 2/(1+a^2)).
-    The second moment is at most exp(c(a) beta) with beta = sum_k 1/n_k: it grows exponentially
-    in depth/width, the effect Hanin & Rolnick (2018) identify. Returns two arrays of length L + 1.
-    """
-    n = _widths(widths)
-    a = _slope(slope)
-    s2 = 2.0 / (1.0 + a * a) if sigma_w2 is None else _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
-    mu = s2 * _relu_moment(a)
-    factors = np.array([norm_factor_variance(k, a) for k in n[1:]])
-    mean = np.concatenate([[1.0], np.cumprod(np.full(len(factors), mu))])
-    second = np.concatenate([[1.0], np.cumprod(mu * mu * (1.0 + factors))])
-    return mean, second
-
-
-_EULER_GAMMA = 0.5772156649015329
-
-
-def _digamma_half_integers(kmax: int) -> np.ndarray:
-    """psi(k/2) for k = 1..kmax, exact: psi(m) = -gamma + H_{m-1}, psi(m + 1/2) = -gamma - 2 ln 2 + sum 2/(2j-1)."""
-    k = np.arange(1, kmax + 1)
-    out = np.empty(kmax)
-    m_even = k[k % 2 == 0] // 2  # k/2 = m
-    harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, kmax // 2 + 1))])
-    out[k % 2 == 0] = -_EULER_GAMMA + harmonic[m_even - 1]
-    m_odd = k[k % 2 == 1] // 2  # k/2 = m + 1/2
-    odd_sum = np.concatenate([[0.0], np.cumsum(2.0 / (2.0 * np.arange(1, kmax // 2 + 2) - 1.0))])
-    out[k % 2 == 1] = -_EULER_GAMMA - 2.0 * math.log(2.0) + odd_sum[m_odd]
-    return out
-
-
-def _binomial_half(n: int) -> np.ndarray:
-    """P(K = k) for K ~ Binomial(n, 1/2), k = 0..n, from log-gamma (no overflow for large n)."""
-    k = np.arange(n + 1)
-    log_p = (math.lgamma(n + 1) - np.array([math.lgamma(i + 1) + math.lgamma(n - i + 1) for i in k])
-             - n * math.log(2.0))
-    return np.exp(log_p)
-
-
-def relu_log_norm_mean(widths: Sequence[int], *, sigma_w2: float = 2.0) -> np.ndarray:
-    """E[log(M_l / M_0) | the signal survives to layer l], l = 0..L, for ReLU and Gaussian weights.
-
-    With K_l ~ Binomial(n_l, 1/2) active units, F_l = (sigma_w^2 / n_l) chi^2_{K_l} and
-    E[log chi^2_k] = psi(k/2) + log 2 (psi the digamma function), so, given K_l > 0,
-
-        E[log F_l] = log(sigma_w^2 / n_l) + log 2 + sum_{k>=1} P(K_l = k | K_l > 0) psi(k/2),
-
-    and the layers add up. ``exp`` of it is the geometric mean of M_l / M_0 over the networks
-    whose signal is still non-zero: the *typical* network, not the average one (Hanin & Rolnick
-    2018). It is negative for every finite width, although E[M_l / M_0] = 1 under He initialization.
-    """
-    n = _widths(widths)
-    s2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
-    psi = _digamma_half_integers(max(n[1:]))
-    steps = []
-    for width in n[1:]:
-        p = _binomial_half(width)[1:]
-        p = p / p.sum()
-        steps.append(math.log(s2 / width) + math.log(2.0) + float(np.dot(p, psi[:width])))
-    return np.concatenate([[0.0], np.cumsum(steps)])
-
-
-def relu_survival(widths: Sequence[int]) -> np.ndarray:
-    """P(the signal is not exactly zero at layer l), l = 0..L: prod_k (1 - 2^{-n_k}) for ReLU.
-
-    A ReLU layer outputs the zero vector when all n_k pre-activations are negative, which for a
-    symmetric weight distribution and a non-zero input happens with probability 2^{-n_k}; from then
-    on every deeper layer is zero too.
-    """
-    n = _widths(widths)
-    return np.concatenate([[1.0], np.cumprod([1.0 - 0.5**k for k in n[1:]])])
+__all__ = ["squared_norm_ensemble", "running_mean", "steps_to_threshold"]
 
 
 METHODS = ("auto", "projection", "matrices")

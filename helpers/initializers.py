@@ -297,3 +297,54 @@ def get_initializer(init: str | Initializer, **kwargs) -> Initializer:
         return partial(init, **kwargs) if kwargs else init
     _checks.choice(init, "init", INITIALIZERS)
     return partial(INITIALIZERS[init], **kwargs)
+
+
+# -- the variance each named rule draws with ---------------------------------------------------
+
+_GAIN_RULES = ("lecun_normal", "lecun_uniform", "xavier_uniform", "xavier_normal", "glorot_uniform",
+               "glorot_normal")
+_KAIMING_RULES = ("kaiming_normal", "kaiming_uniform", "he_normal", "he_uniform")
+VARIANCE_RULES = _GAIN_RULES + ("glorot_standard",) + _KAIMING_RULES
+
+
+def weight_variance(init: str, shape: tuple[int, ...], *, gain: float | None = None, a: float | None = None,
+                    mode: str | None = None, nonlinearity: str | None = None) -> float:
+    """The exact ``Var[W]`` that the rule named ``init`` prescribes for a weight of ``shape``.
+
+    ==========================  =============================  ======================================
+    rule                        Var[W]                         source
+    ==========================  =============================  ======================================
+    ``lecun_*``                 gain^2 / fan_in                LeCun et al. (1998), Sec. 4.6, eq. 16
+    ``glorot_standard``         1 / (3 fan_in)                 Glorot & Bengio (2010), eqs. 1 and 15
+    ``xavier_*``, ``glorot_*``  2 gain^2 / (fan_in + fan_out)  Glorot & Bengio (2010), eqs. 12 and 16
+    ``kaiming_*``, ``he_*``     gain(a)^2 / fan                He et al. (2015), eqs. 10 and 14
+    ==========================  =============================  ======================================
+
+    (``glorot_*`` means ``glorot_uniform`` and ``glorot_normal``; ``glorot_standard`` is its own row.)
+
+    The uniform and normal members of a family have the same variance: U[-b, b] has variance b^2/3.
+    ``gain`` applies to the LeCun and Xavier rules (default 1); ``a``, ``mode`` and ``nonlinearity``
+    to the Kaiming rules (defaults 0, ``"fan_in"``, ``"leaky_relu"``, as in PyTorch). Passing an
+    argument that the rule does not take raises ``ValueError``.
+    """
+    _checks.choice(init, "init", VARIANCE_RULES)
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    kaiming_args = {"a": a, "mode": mode, "nonlinearity": nonlinearity}
+    if init not in _KAIMING_RULES:
+        extra = [k for k, v in kaiming_args.items() if v is not None]
+        if extra:
+            raise ValueError(f"{', '.join(extra)} only apply to the Kaiming rules, not to init={init!r}")
+    if init not in _GAIN_RULES and gain is not None:
+        raise ValueError(f"gain only applies to the LeCun and Xavier rules, not to init={init!r}")
+    if init == "glorot_standard":
+        return 1.0 / (3.0 * fan_in)
+    if init in _KAIMING_RULES:
+        slope = 0.0 if a is None else _checks.finite_float(a, "a")
+        mode = "fan_in" if mode is None else _checks.choice(mode, "mode", ("fan_in", "fan_out"))
+        nonlinearity = "leaky_relu" if nonlinearity is None else nonlinearity
+        fan = fan_in if mode == "fan_in" else fan_out
+        return calculate_gain(nonlinearity, slope) ** 2 / fan
+    g = 1.0 if gain is None else _checks.finite_float(gain, "gain", positive=True)
+    if init.startswith("lecun"):
+        return g * g / fan_in
+    return 2.0 * g * g / (fan_in + fan_out)

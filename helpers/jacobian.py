@@ -8,7 +8,7 @@ For a network whose every layer computes ``h^(l) = phi(z^(l))``, ``z^(l) = W^(l)
 (Pennington et al. 2017). If the last layer is linear the final ``D^(L)`` is left out. Its squared
 singular values tell how much each direction of a small input change is stretched on its way to the
 output. Their mean is ``chi_1^L`` in the mean-field limit, with ``chi_1 = sigma_w2 E[phi'(z)^2]``
-(:func:`helpers.meanfield.chi1`); criticality (``chi_1 = 1``) fixes the mean but not the spread.
+(:func:`helpers.theory.meanfield.chi1`); criticality (``chi_1 = 1``) fixes the mean but not the spread.
 *Dynamical isometry* means that all singular values are close to 1 (Saxe et al. 2013). A deep
 linear network with orthogonal weights has it exactly; with Gaussian weights the variance of the
 squared singular values grows linearly with depth; tanh at the critical point with orthogonal
@@ -138,7 +138,7 @@ def estimate_chi1(net: MLP, x: Array, rng: np.random.Generator, *, skip: int = 5
 
     Random Gaussian perturbations of the inputs ``x`` are pushed through the network; the first
     ``skip`` ratios are dropped so that the variance has settled near ``q*``. Compare with
-    :func:`helpers.meanfield.chi1`.
+    :func:`helpers.theory.meanfield.chi1`.
     """
     rng = _checks.generator(rng)
     skip = _checks.positive_int(skip, "skip", allow_zero=True)

@@ -2,19 +2,16 @@
 
 Glorot & Bengio (2010) diagnosed deep networks by looking at the distribution of the activations and
 of the back-propagated gradients in every layer (their Section 4.2.2 and Figures 6-8). This module
-produces those samples and what the variance argument predicts for them:
+produces those samples; what the variance argument predicts for them is
+:func:`helpers.theory.signal.predicted_profile`, with the variance of each named rule from
+:func:`helpers.initializers.weight_variance`.
+
 
 * :func:`sample_layers` - one forward/backward pass of any :class:`~helpers.network.MLP`, kept layer
   by layer as a :class:`LayerSamples` (activations, pre-activations, back-propagated gradients
   ``delta = dL/dz`` and weight gradients);
 * :func:`glorot_bengio_study` - their per-layer study scaled to a CPU: one batch through a deep tanh
   network under several initializations, with shared inputs and labels;
-* :func:`weight_variance` - the exact ``Var[W]`` each named rule prescribes for a shape;
-* :func:`predicted_profile` - the per-layer variances the variance argument predicts, forward and
-  backward, for any widths, weight variances and activation (the linear regime of Glorot & Bengio's
-  eqs. 5-6 when ``activation="identity"``);
-* :func:`preserving_gain` and :func:`fixed_point` - for tanh and softsign, the gain that keeps a
-  given pre-activation variance fixed, and the variance a given gain settles at;
 * :func:`compare_training` - the same architecture trained from several initializations and seeds,
   all networks at once with batched matrix products, returning learning curves
   (:class:`TrainingComparison`).
@@ -26,73 +23,17 @@ fan_out = ``n_l``; ``delta^(l) = dL/dz^(l)`` is the back-propagated gradient.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import _checks
-from .activations import Activation, get_activation
-from .initializers import calculate_gain, fan_in_and_fan_out
+from .activations import get_activation
 from .network import MLP, backward, build_mlp, forward, softmax_cross_entropy
 from .training import train_ensemble
-from .theory import gaussian_expectation, second_moment
 
 KINDS = ("activations", "preactivations", "gradients", "weight_gradients")
-
-# ---------------------------------------------------------------------------------------------
-# The variance each named rule prescribes
-# ---------------------------------------------------------------------------------------------
-
-_GAIN_RULES = ("lecun_normal", "lecun_uniform", "xavier_uniform", "xavier_normal", "glorot_uniform",
-               "glorot_normal")
-_KAIMING_RULES = ("kaiming_normal", "kaiming_uniform", "he_normal", "he_uniform")
-VARIANCE_RULES = _GAIN_RULES + ("glorot_standard",) + _KAIMING_RULES
-
-
-def weight_variance(init: str, shape: tuple[int, ...], *, gain: float | None = None, a: float | None = None,
-                    mode: str | None = None, nonlinearity: str | None = None) -> float:
-    """The exact ``Var[W]`` that the rule named ``init`` prescribes for a weight of ``shape``.
-
-    ==========================  =============================  ======================================
-    rule                        Var[W]                         source
-    ==========================  =============================  ======================================
-    ``lecun_*``                 gain^2 / fan_in                LeCun et al. (1998), Sec. 4.6, eq. 16
-    ``glorot_standard``         1 / (3 fan_in)                 Glorot & Bengio (2010), eqs. 1 and 15
-    ``xavier_*``, ``glorot_*``  2 gain^2 / (fan_in + fan_out)  Glorot & Bengio (2010), eqs. 12 and 16
-    ``kaiming_*``, ``he_*``     gain(a)^2 / fan                He et al. (2015), eqs. 10 and 14
-    ==========================  =============================  ======================================
-
-    (``glorot_*`` means ``glorot_uniform`` and ``glorot_normal``; ``glorot_standard`` is its own row.)
-
-    The uniform and normal members of a family have the same variance: U[-b, b] has variance b^2/3.
-    ``gain`` applies to the LeCun and Xavier rules (default 1); ``a``, ``mode`` and ``nonlinearity``
-    to the Kaiming rules (defaults 0, ``"fan_in"``, ``"leaky_relu"``, as in PyTorch). Passing an
-    argument that the rule does not take raises ``ValueError``.
-    """
-    _checks.choice(init, "init", VARIANCE_RULES)
-    fan_in, fan_out = fan_in_and_fan_out(shape)
-    kaiming_args = {"a": a, "mode": mode, "nonlinearity": nonlinearity}
-    if init not in _KAIMING_RULES:
-        extra = [k for k, v in kaiming_args.items() if v is not None]
-        if extra:
-            raise ValueError(f"{', '.join(extra)} only apply to the Kaiming rules, not to init={init!r}")
-    if init not in _GAIN_RULES and gain is not None:
-        raise ValueError(f"gain only applies to the LeCun and Xavier rules, not to init={init!r}")
-    if init == "glorot_standard":
-        return 1.0 / (3.0 * fan_in)
-    if init in _KAIMING_RULES:
-        slope = 0.0 if a is None else _checks.finite_float(a, "a")
-        mode = "fan_in" if mode is None else _checks.choice(mode, "mode", ("fan_in", "fan_out"))
-        nonlinearity = "leaky_relu" if nonlinearity is None else nonlinearity
-        fan = fan_in if mode == "fan_in" else fan_out
-        return calculate_gain(nonlinearity, slope) ** 2 / fan
-    g = 1.0 if gain is None else _checks.finite_float(gain, "gain", positive=True)
-    if init.startswith("lecun"):
-        return g * g / fan_in
-    return 2.0 * g * g / (fan_in + fan_out)
-
 
 # ---------------------------------------------------------------------------------------------
 # Per-layer samples of one forward/backward pass
@@ -236,108 +177,6 @@ def glorot_bengio_study(rng: np.random.Generator, *, inits: Sequence[str] = ("gl
 # ---------------------------------------------------------------------------------------------
 # Predictions
 # ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Profile:
-    """Predicted per-layer second moments (arrays over layers 1..L, 0-based).
-
-    ``preactivation`` is q_l = Var[z^(l)], ``activation`` is E[(h^(l))^2] and ``gradient`` is
-    Var[delta^(l)]; all are averages over random networks of infinite width.
-    """
-
-    preactivation: np.ndarray
-    activation: np.ndarray
-    gradient: np.ndarray
-
-
-def _derivative_second_moment(act: Activation, q: float) -> float:
-    if act.name == "identity":
-        return 1.0
-    if act.name == "relu":
-        return 0.5 if q > 0 else 0.0
-    return gaussian_expectation(lambda z: act.df(z) ** 2, q)
-
-
-def predicted_profile(sizes: Sequence[int], weight_variances: Sequence[float], activation: str | Activation = "tanh", *,
-                      input_second_moment: float = 1.0, output_gradient_variance: float = 1.0,
-                      activate_output: bool = False, bias_variance: float = 0.0) -> Profile:
-    """Per-layer variances predicted by the variance argument, forward and backward.
-
-    With zero-mean independent weights, v_l = Var[W^(l)] and z ~ N(0, q_l):
-
-    * forward: q_1 = n_0 v_1 E[x^2] + s_b, then q_{l+1} = n_l v_{l+1} E[phi(z^(l))^2] + s_b;
-    * backward: Var[delta^(l)] = n_{l+1} v_{l+1} E[phi'(z^(l))^2] Var[delta^(l+1)].
-
-    With ``activation="identity"`` this is Glorot & Bengio's (2010) linear regime (their eqs. 5 and 6:
-    products of n_{l-1} Var[W^(l)] forward and of n_l Var[W^(l)] backward); with phi it is the
-    mean-field recursion of Poole et al. (2016) and Schoenholz et al. (2016). ``output_gradient_variance``
-    is Var[dL/dh^(L)] at the top; the last layer is linear unless ``activate_output``.
-    Note E[phi^2], not Var[phi]: a non-zero activation mean feeds the next layer's variance.
-    """
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-        raise TypeError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
-    sizes = [_checks.positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
-    depth = len(sizes) - 1
-    if isinstance(weight_variances, (str, bytes)) or not isinstance(weight_variances, Sequence):
-        raise TypeError(f"weight_variances must be a sequence of {depth} numbers, got {weight_variances!r}")
-    if len(weight_variances) != depth:
-        raise ValueError(f"weight_variances must have one entry per layer ({depth}), got {len(weight_variances)}")
-    v = [_checks.finite_float(w, f"weight_variances[{i}]", non_negative=True) for i, w in enumerate(weight_variances)]
-    m0 = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
-    g_top = _checks.finite_float(output_gradient_variance, "output_gradient_variance", non_negative=True)
-    sb = _checks.finite_float(bias_variance, "bias_variance", non_negative=True)
-    act = get_activation(activation)
-    activated = depth if activate_output else depth - 1
-    q, m = np.empty(depth), np.empty(depth)
-    prev = m0
-    for layer in range(depth):
-        q[layer] = sizes[layer] * v[layer] * prev + sb
-        m[layer] = second_moment(act, q[layer]) if layer < activated else q[layer]
-        prev = m[layer]
-    grad = np.empty(depth)
-    grad[-1] = g_top * (_derivative_second_moment(act, q[-1]) if activate_output else 1.0)
-    for layer in range(depth - 2, -1, -1):
-        grad[layer] = sizes[layer + 2] * v[layer + 1] * _derivative_second_moment(act, q[layer]) * grad[layer + 1]
-    return Profile(q, m, grad)
-
-
-_ODD_BOUNDED = ("tanh", "softsign")
-
-
-def preserving_gain(activation: str = "tanh", q: float = 1.0) -> float:
-    """The gain g that makes q a fixed point of the length map q -> g^2 E[phi(z)^2], z ~ N(0, q).
-
-    g = sqrt(q / E[phi(z)^2]). Square layers drawn with Var[W] = g^2 / n then keep Var[z] = q from
-    layer to layer (Poole et al. 2016). Because |tanh(z)| < |z|, E[tanh(z)^2] < q and g > 1 for every
-    q > 0; PyTorch's ``calculate_gain("tanh") = 5/3`` is one such number, chosen without a stated q.
-    """
-    _checks.choice(activation, "activation", _ODD_BOUNDED)
-    q = _checks.finite_float(q, "q", positive=True)
-    return math.sqrt(q / second_moment(activation, q))
-
-
-def fixed_point(activation: str = "tanh", gain: float = 5.0 / 3.0, *, tol: float = 1e-12) -> float:
-    """The non-zero q* with q* = gain^2 E[phi(z)^2], z ~ N(0, q*), for tanh or softsign (0 if none).
-
-    For these odd activations E[phi(z)^2] / q falls from 1 (q -> 0) to 0 (q -> infinity), so a
-    non-zero fixed point exists exactly when gain > 1, and it is unique and attracting. With
-    gain <= 1 the only fixed point is 0: the variance decays, slowly (like 1/(2l) for tanh at gain 1).
-    Found by bisection to a relative tolerance ``tol``.
-    """
-    _checks.choice(activation, "activation", _ODD_BOUNDED)
-    g2 = _checks.finite_float(gain, "gain", positive=True) ** 2
-    tol = _checks.finite_float(tol, "tol", positive=True)
-    if g2 <= 1.0:
-        return 0.0
-    lo, hi = 1e-12, g2 + 1.0  # g2 E[phi^2] - q > 0 at lo, < 0 at hi (E[phi^2] < 1)
-    while hi - lo > tol * hi:
-        mid = 0.5 * (lo + hi)
-        if g2 * second_moment(activation, mid) > mid:
-            lo = mid
-        else:
-            hi = mid
-    return 0.5 * (lo + hi)
 
 
 # ---------------------------------------------------------------------------------------------

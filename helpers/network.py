@@ -8,6 +8,7 @@ identical layers). Everything works on whole batches with matrix products, in fl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from . import _checks
 from .activations import Activation, get_activation
-from .initializers import Initializer, get_initializer
+from .initializers import Initializer, get_initializer, orthogonal
 from .layers import QUIET as _QUIET
 from .layers import Act, Dense, ParamView, Sequential, Workspace, check_workspace, stack
 
@@ -175,6 +176,53 @@ def build_mlp(sizes: Sequence[int], rng: np.random.Generator, *, activation: str
         weights.append(w)
         biases.append(np.full(n_out, bias, dtype=dtype))
     return MLP(weights, biases, act, activate_output)
+
+
+_RANDOM_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def random_network(sizes: Sequence[int], rng: np.random.Generator, *, activation: str | Activation,
+                   sigma_w2: float = 1.0, sigma_b2: float | None = None, mode: str = "fan_in",
+                   weights: str = "gaussian", dtype=np.float64) -> MLP:
+    """A random network as the theory assumes it: ``Var[W_l] = sigma_w2 / fan``, ``b_l ~ N(0, sigma_b2)``.
+
+    Every layer, the last included, computes ``phi(W h + b)`` (``activate_output=True``), so that each
+    layer is alike. ``fan`` is ``fan_in = n_{l-1}`` (``mode="fan_in"``, LeCun et al. 1998; He et al.
+    2015; then ``sigma_w2 = fan_in Var[W]`` is exactly the argument) or ``fan_out = n_l``
+    (``mode="fan_out"``, the backward-preserving choice of He et al. 2015). ``weights="orthogonal"``
+    draws a Haar-random (semi-)orthogonal matrix times ``sqrt(sigma_w2)`` instead (Saxe et al. 2014),
+    the same ``sigma_w2`` for square layers. With a number ``sigma_b2`` the biases are random, not a
+    constant (Poole et al. 2016), and drawn even when ``sigma_b2 = 0`` (as zeros), so one seed gives
+    the same weights for every ``sigma_b2`` of a sweep over the phase diagram; ``sigma_b2=None`` (the
+    default) means no bias is drawn at all (zero biases). Draws are made in float64, layer by layer
+    from ``rng``, and then cast, so one seed gives the same network in float16, float32 and float64.
+    """
+    sizes = _check_sizes(sizes)
+    rng = _checks.generator(rng)
+    act = get_activation(activation)
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
+    if sigma_b2 is not None:
+        sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
+    _checks.choice(mode, "mode", ("fan_in", "fan_out"))
+    _checks.choice(weights, "weights", ("gaussian", "orthogonal"))
+    if weights == "orthogonal" and mode != "fan_in":
+        raise ValueError("mode must be 'fan_in' for weights='orthogonal' (its scale is sqrt(sigma_w2), with no fan)")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _RANDOM_DTYPES:
+        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
+    ws, bs = [], []
+    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        if weights == "orthogonal":
+            w = orthogonal((n_out, n_in), rng, gain=math.sqrt(sigma_w2))
+        else:
+            w = rng.standard_normal((n_out, n_in)) * math.sqrt(sigma_w2 / (n_in if mode == "fan_in" else n_out))
+        ws.append(w.astype(dt))
+        b = np.zeros(n_out) if sigma_b2 is None else rng.standard_normal(n_out) * math.sqrt(sigma_b2)
+        bs.append(b.astype(dt))
+    return MLP(ws, bs, act, activate_output=True)
 
 
 def _check_input(net: MLP, x: np.ndarray) -> np.ndarray:

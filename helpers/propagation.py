@@ -3,13 +3,16 @@
 Three groups of functions, all for a stack of identical fully connected layers
 ``z_l = W_l h_{l-1} + b_l``, ``h_l = phi(z_l)`` (every layer activated, so that each layer is alike):
 
-* **measure** - :func:`random_network` draws a network with ``Var[W_l] = sigma_w2 / fan`` and
-  :func:`propagate` pushes a batch through it, back-propagates a unit-variance random output
-  gradient and returns per-layer activation and gradient statistics in one :class:`Propagation`;
+* **measure** - :func:`helpers.network.random_network` draws a network with
+  ``Var[W_l] = sigma_w2 / fan``; :func:`propagate` pushes a batch through it, back-propagates a
+  unit-variance random output gradient and returns per-layer activation and gradient statistics
+  in one :class:`Propagation`;
   :func:`simulate` does both for i.i.d. Gaussian inputs; :func:`diagnose` reads the statistics.
-* **predict** - the forward length map (:func:`predicted_forward`) and its backward counterpart
-  (:func:`predicted_gradient_variances`), with per-layer widths so that fan_in and fan_out can
-  differ; :func:`backward_factor` and :func:`predicted_saturated_fraction`.
+  :func:`measure_propagation` measures the variances and correlations of a batch of inputs, layer
+  by layer, for the edge-of-chaos chapter.
+* **predict** - :func:`helpers.theory.signal.predicted_profile` for these networks, forward
+  (:func:`predicted_forward`) and backward (:func:`predicted_gradient_variances`), with per-layer
+  widths so that fan_in and fan_out can differ; :func:`predicted_saturated_fraction`.
 * **floating point** - :func:`representable_depth` computes from ``numpy.finfo`` at which depth a
   signal of scale ``start * factor**L`` overflows, becomes subnormal, or flushes to zero;
   :func:`scalar_chain` and :func:`push_to_limits` check it by simulation in the given precision.
@@ -33,8 +36,8 @@ from . import _checks
 from .activations import Activation, get_activation
 from .diagnostics import dead_fraction, saturated_fraction
 from .diagnostics import SATURATION_THRESHOLD
-from .network import MLP, backward, forward
-from .theory import gaussian_expectation, length_map
+from .network import MLP, backward, forward, random_network
+from .theory import predicted_profile
 
 MODES = ("fan_in", "fan_out")
 DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -59,41 +62,7 @@ def _dtype(dtype: object) -> np.dtype:
     return dt
 
 
-def _layer_gains(sizes: list[int], sigma_w2: float, mode: str) -> np.ndarray:
-    """``fan_in * Var[W_l]`` for every layer when ``Var[W_l] = sigma_w2 / fan`` (fan chosen by ``mode``)."""
-    fan_in = np.array(sizes[:-1], dtype=float)
-    fan = fan_in if mode == "fan_in" else np.array(sizes[1:], dtype=float)
-    return sigma_w2 * fan_in / fan
-
-
 # -- measure ------------------------------------------------------------------------------------
-
-def random_network(sizes: Sequence[int], rng: np.random.Generator, *, sigma_w2: float = 1.0,
-                   activation: str | Activation = "identity", mode: str = "fan_in", sigma_b2: float = 0.0,
-                   dtype=np.float64) -> MLP:
-    """A random network with ``W_l ~ N(0, sigma_w2 / fan)`` and ``b_l ~ N(0, sigma_b2)``, every layer activated.
-
-    ``fan`` is ``fan_in = n_{l-1}`` (``mode="fan_in"``, LeCun et al. 1998; He et al. 2015) or
-    ``fan_out = n_l`` (``mode="fan_out"``, the backward-preserving choice of He et al. 2015). With
-    ``mode="fan_in"`` the book's ``sigma_w2 = fan_in Var[W]`` is exactly the argument. Weights are
-    drawn in float64 layer by layer from ``rng`` and then cast, so one seed gives the same network in
-    float16, float32 and float64.
-    """
-    sizes = _sizes(sizes)
-    rng = _checks.generator(rng)
-    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
-    sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
-    _checks.choice(mode, "mode", MODES)
-    dtype = _dtype(dtype)
-    act = get_activation(activation)
-    weights, biases = [], []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        fan = n_in if mode == "fan_in" else n_out
-        weights.append((rng.standard_normal((n_out, n_in)) * math.sqrt(sigma_w2 / fan)).astype(dtype))
-        b = rng.standard_normal(n_out) * math.sqrt(sigma_b2) if sigma_b2 > 0 else np.zeros(n_out)
-        biases.append(b.astype(dtype))
-    return MLP(weights, biases, act, activate_output=True)
-
 
 @dataclass
 class Propagation:
@@ -193,9 +162,9 @@ def propagate(net: MLP, x: np.ndarray, rng: np.random.Generator, *, keep: int = 
 
 
 def simulate(sizes: Sequence[int], rng: np.random.Generator, *, sigma_w2: float = 1.0,
-             activation: str | Activation = "identity", mode: str = "fan_in", sigma_b2: float = 0.0,
+             activation: str | Activation = "identity", mode: str = "fan_in", sigma_b2: float | None = None,
              batch: int = 256, keep: int = 0, dtype=np.float64) -> Propagation:
-    """:func:`random_network` plus :func:`propagate` on ``batch`` i.i.d. N(0, 1) inputs, in one call.
+    """:func:`helpers.network.random_network` plus :func:`propagate` on ``batch`` i.i.d. N(0, 1) inputs, in one call.
 
     The draws come from ``rng`` in a fixed order: network, inputs, output gradient.
     """
@@ -249,89 +218,41 @@ def diagnose(prop: Propagation, *, tolerance: float = 10.0, saturated: float = 0
 
 # -- predict -------------------------------------------------------------------------------------
 
-def derivative_second_moment(activation: str | Activation, variance: float) -> float:
-    """``E[phi'(z)^2]`` for ``z ~ N(0, variance)``: exact for identity (1), ReLU (1/2), leaky ReLU ((1+a^2)/2).
-
-    This is the factor one layer's nonlinearity contributes to the backward variance (Glorot &
-    Bengio 2010, eq. 7-10 in the linear regime; He et al. 2015 for ReLU). For the sigmoid it is
-    at most 1/16, since ``sigmoid' <= 1/4``.
-    """
-    act = get_activation(activation)
-    variance = _checks.finite_float(variance, "variance", non_negative=True)
-    if act.name == "identity":
-        return 1.0
-    if act.name == "relu":
-        return 0.5 if variance > 0 else 0.0
-    if act.name == "leaky_relu":
-        return (1.0 + act.slope**2) / 2.0 if variance > 0 else act.slope**2
-    return gaussian_expectation(lambda z: act.df(z) ** 2, variance)
-
-
-def backward_factor(q: float, sigma_w2: float, activation: str | Activation = "tanh") -> float:
-    """``chi = sigma_w2 * E[phi'(z)^2]``, ``z ~ N(0, q)``: the per-layer factor of the gradient variance.
-
-    For a square layer, ``Var[delta^{(l)}] = chi * Var[delta^{(l+1)}]`` (the chi_1 of Poole et al. 2016;
-    Schoenholz et al. 2017): gradients vanish over depth when chi < 1 and explode when chi > 1.
-    """
-    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", non_negative=True)
-    return sigma_w2 * derivative_second_moment(activation, q)
+def _fan_variances(sizes: list[int], sigma_w2: float, mode: str) -> list[float]:
+    """``Var[W_l] = sigma_w2 / fan`` for every layer, as :func:`helpers.network.random_network` draws."""
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
+    _checks.choice(mode, "mode", MODES)
+    return [sigma_w2 / (n_in if mode == "fan_in" else n_out) for n_in, n_out in zip(sizes[:-1], sizes[1:])]
 
 
 def predicted_forward(sizes: Sequence[int], sigma_w2: float, activation: str | Activation = "identity", *,
                       mode: str = "fan_in", input_second_moment: float = 1.0, sigma_b2: float = 0.0) -> np.ndarray:
-    """Predicted ``q^{(l)} = Var[z^{(l)}]`` of layers 1..L for the widths ``sizes`` (infinite-width limit).
+    """Predicted ``q^{(l)} = Var[z^{(l)}]`` of layers 1..L of :func:`helpers.network.random_network`.
 
-    ``q^{(l)} = n_{l-1} Var[W_l] E[phi(z^{(l-1)})^2] + sigma_b2`` (the length map, LeCun et al. 1998;
-    Poole et al. 2016), with ``E[x^2]`` for the input layer. ``Var[W_l] = sigma_w2 / fan`` as in
-    :func:`random_network`, so with ``mode="fan_out"`` each layer's factor is ``sigma_w2 n_{l-1} / n_l``.
+    :func:`helpers.theory.signal.predicted_profile` with ``Var[W_l] = sigma_w2 / fan``: with
+    ``mode="fan_out"`` each layer's factor is ``sigma_w2 n_{l-1} / n_l``.
     """
     sizes = _sizes(sizes)
-    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
-    _checks.choice(mode, "mode", MODES)
-    m0 = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
-    sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
-    act = get_activation(activation)
-    gains = _layer_gains(sizes, sigma_w2, mode)
-    q = np.empty(len(gains))
-    q[0] = gains[0] * m0 + sigma_b2
-    with np.errstate(over="ignore", invalid="ignore"):
-        for l in range(1, len(gains)):
-            q[l] = length_map(q[l - 1], gains[l], act, sigma_b2) if np.isfinite(q[l - 1]) else np.inf
-    return q
+    return predicted_profile(sizes, _fan_variances(sizes, sigma_w2, mode), activation, activate_output=True,
+                             input_second_moment=input_second_moment, sigma_b2=sigma_b2).preactivation
 
 
 def predicted_gradient_variances(sizes: Sequence[int], sigma_w2: float, activation: str | Activation = "identity",
                                  *, mode: str = "fan_in", input_second_moment: float = 1.0, sigma_b2: float = 0.0,
                                  output_grad_variance: float = 1.0) -> np.ndarray:
-    """Predicted ``Var[delta^{(l)}]``, ``delta = dL/dz``, of layers 1..L: the backward length map.
+    """Predicted ``Var[delta^{(l)}]``, ``delta = dL/dz``, of layers 1..L of :func:`helpers.network.random_network`.
 
-    ``delta^{(l)} = phi'(z^{(l)}) * (W_{l+1}^T delta^{(l+1)})``. The sum in ``W^T delta`` runs over the
-    ``n_{l+1}`` units that unit ``j`` feeds - the fan_out of ``W_{l+1}`` - so
-
-        Var[delta^{(l)}] = E[phi'(z^{(l)})^2] * n_{l+1} Var[W_{l+1}] * Var[delta^{(l+1)}],
-        Var[delta^{(L)}] = E[phi'(z^{(L)})^2] * output_grad_variance,
-
-    treating the backward weights as independent of the forward ones (Glorot & Bengio 2010, eq. 6-7;
-    He et al. 2015, eq. 13-14; the "gradient independence" assumption of Schoenholz et al. 2017).
-    The ``q^{(l)}`` inside the expectations come from :func:`predicted_forward`.
+    :func:`helpers.theory.signal.predicted_profile`'s backward recursion: the sum in ``W^T delta`` runs over
+    the ``n_{l+1}`` units that unit ``j`` feeds, the fan_out of ``W_{l+1}``, so
+    ``Var[delta^{(l)}] = E[phi'(z^{(l)})^2] n_{l+1} Var[W_{l+1}] Var[delta^{(l+1)}]`` and
+    ``Var[delta^{(L)}] = E[phi'(z^{(L)})^2] output_grad_variance`` (Glorot & Bengio 2010, eqs. 6-7;
+    He et al. 2015, eqs. 13-14; the "gradient independence" assumption of Schoenholz et al. 2017).
     """
     sizes = _sizes(sizes)
-    g2 = _checks.finite_float(output_grad_variance, "output_grad_variance", non_negative=True)
-    q = predicted_forward(sizes, sigma_w2, activation, mode=mode, input_second_moment=input_second_moment,
-                          sigma_b2=sigma_b2)
-    act = get_activation(activation)
-    sigma_w2 = float(sigma_w2)
-    fan_out = np.array(sizes[1:], dtype=float)
-    fan = np.array(sizes[:-1] if mode == "fan_in" else sizes[1:], dtype=float)
-    back_gain = sigma_w2 * fan_out / fan  # n_l Var[W_l] for every layer l
-    depth = len(q)
-    v = np.empty(depth)
-    with np.errstate(over="ignore", invalid="ignore"):
-        d2 = [derivative_second_moment(act, qq) if np.isfinite(qq) else np.nan for qq in q]
-        v[-1] = d2[-1] * g2
-        for l in range(depth - 2, -1, -1):
-            v[l] = d2[l] * back_gain[l + 1] * v[l + 1]
-    return v
+    return predicted_profile(sizes, _fan_variances(sizes, sigma_w2, mode), activation, activate_output=True,
+                             input_second_moment=input_second_moment, sigma_b2=sigma_b2,
+                             output_gradient_variance=_checks.finite_float(
+                                 output_grad_variance, "output_grad_variance", non_negative=True)).gradient
 
 
 def _saturation_edge(activation: Activation, threshold: float) -> float:
@@ -520,3 +441,32 @@ def push_to_limits(width: int, depth: int, sigma_w2: float, rng: np.random.Gener
             if first_zero is None and not np.any(h64):
                 first_zero = l + 1
     return Trajectory(dt.name, rms, first_nonfinite, first_subnormal, first_zero)
+
+
+# -- pairs of inputs, measured -------------------------------------------------------------------
+
+@dataclass
+class MeasuredPropagation:
+    """Per-layer statistics of a finite network: ``q[l, i]`` = mean of ``z_i^2`` over units at layer
+    ``l + 1`` for input ``i``; ``c[l, i, j]`` = the correlation ``sum z_i z_j / sqrt(sum z_i^2 sum z_j^2)``."""
+
+    q: np.ndarray
+    c: np.ndarray
+
+
+def measure_propagation(net: MLP, x: np.ndarray) -> MeasuredPropagation:
+    """Run ``x`` (shape ``(batch, n_0)``) through ``net`` and measure ``q`` and ``c`` at every layer.
+
+    These are the finite-width counterparts of the mean-field ``q^(l)`` and ``c^(l)`` (Poole et al. 2016
+    define them the same way, as averages over the units of one layer, uncentred).
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
+    _, cache = forward(net, _checks.array(x, "x", ndim=2))
+    with np.errstate(over="ignore", invalid="ignore"):
+        pre = np.stack(cache.pre)  # (L, batch, n)
+        gram = np.einsum("lin,ljn->lij", pre, pre) / pre.shape[-1]
+        q = np.einsum("lii->li", gram).copy()
+        norm = np.sqrt(np.maximum(q, np.finfo(float).tiny))
+        c = np.clip(gram / (norm[:, :, None] * norm[:, None, :]), -1.0, 1.0)
+    return MeasuredPropagation(q, c)

@@ -1,5 +1,5 @@
-"""Tests for helpers.finite_width: predictions against closed forms and simulation, the ensemble
-sampler against explicit weight matrices, and the batched trainer against helpers.train.
+"""Tests for helpers.theory.fluctuations (finite-width moments against closed forms and simulation)
+and helpers.finite_width (the ensemble sampler against explicit weight matrices, curve summaries).
 
 Every random test is seeded; Monte Carlo tolerances are stated next to each assertion and are
 several standard errors wide.
@@ -16,101 +16,9 @@ import pytest
 
 import helpers as H
 from helpers import finite_width as fw
+from helpers.theory import fluctuations
 
 EULER_GAMMA = 0.5772156649015329
-
-
-# --------------------------------------------------------------------------------------------
-# predicted_scales and weight_variance
-
-
-def test_predicted_scales_he_is_flat_and_xavier_halves():
-    widths = [64] * 11
-    he = fw.predicted_scales(widths, [2 / 64] * 10)
-    assert np.allclose(he.pre_variance, 2.0) and np.allclose(he.post_second_moment, 1.0)
-    assert np.allclose(he.delta_variance, 0.5)      # activated output: Var[delta^(L)] = 1/2 of a unit gradient
-    xavier = fw.predicted_scales(widths, [1 / 64] * 10)
-    assert np.allclose(xavier.post_second_moment, 0.5 ** np.arange(1, 11))
-    assert np.allclose(xavier.delta_variance[:-1] / xavier.delta_variance[1:], 0.5)
-
-
-def test_predicted_scales_telescopes_to_a_width_ratio():
-    widths = [30, 50, 400, 20, 100, 70]
-    fan_in = fw.predicted_scales(widths, [2 / n for n in widths[:-1]])
-    fan_out = fw.predicted_scales(widths, [2 / n for n in widths[1:]])
-    n1, nL = widths[1], widths[-1]
-    assert fan_in.delta_variance[0] / fan_in.delta_variance[-1] == pytest.approx(nL / n1, rel=1e-12)
-    assert fan_out.pre_variance[-1] / fan_out.pre_variance[0] == pytest.approx(n1 / nL, rel=1e-12)
-    assert np.allclose(fan_out.delta_variance, fan_out.delta_variance[0])
-
-
-def test_predicted_scales_leaky_and_linear_output():
-    a = 0.5
-    s = fw.predicted_scales([10, 10, 10], [2 / (1.25 * 10)] * 2, slope=a, activate_output=False)
-    assert s.post_second_moment[0] == pytest.approx(1.0)
-    assert s.post_second_moment[1] == pytest.approx(s.pre_variance[1])   # linear last layer: h = z
-    assert s.delta_variance[-1] == 1.0
-    assert s.delta_variance[0] == pytest.approx((1 + a * a) / 2 * 10 * 2 / (1.25 * 10))
-
-
-def test_predicted_scales_matches_simulation():
-    """Wide layers (512), 6 layers, widths changing: every layer within 15 % of the prediction."""
-    rng = np.random.default_rng(0)
-    widths = [256, 512, 256, 512, 256, 512, 256]
-    var_w = [fw.weight_variance("kaiming_normal", (o, i), mode="fan_out") for i, o in zip(widths[:-1], widths[1:])]
-    pred = fw.predicted_scales(widths, var_w)
-    fwd, bwd = [], []
-    for _ in range(4):
-        net = H.build_mlp(widths, rng, init="kaiming_normal", init_kwargs={"mode": "fan_out"}, activate_output=True)
-        _, cache = H.forward(net, rng.standard_normal((256, widths[0])))
-        grads = H.backward(net, cache, rng.standard_normal(cache.post[-1].shape))
-        fwd.append([np.mean(z**2) for z in cache.pre])
-        bwd.append([np.mean(d**2) for d in grads.d_pre])
-    assert np.allclose(np.mean(fwd, axis=0), pred.pre_variance, rtol=0.15)
-    assert np.allclose(np.mean(bwd, axis=0), pred.delta_variance, rtol=0.15)
-
-
-@pytest.mark.parametrize("init, kwargs", [
-    ("kaiming_normal", {}), ("kaiming_uniform", {"a": math.sqrt(5)}), ("kaiming_normal", {"mode": "fan_out"}),
-    ("xavier_uniform", {}), ("xavier_normal", {"gain": 2.0}), ("lecun_normal", {}), ("lecun_uniform", {}),
-    ("glorot_standard", {}),
-])
-def test_weight_variance_matches_the_draw(init, kwargs):
-    shape = (300, 200)
-    w = H.INITIALIZERS[init](shape, np.random.default_rng(1), **kwargs)
-    # 60,000 draws: the sample variance is within 2 % (more than 5 standard errors).
-    assert np.var(w) == pytest.approx(fw.weight_variance(init, shape, **kwargs), rel=0.02)
-
-
-def test_weight_variance_pytorch_default_is_a_sixth_of_he():
-    shape = (64, 32, 3, 3)
-    default = fw.weight_variance("kaiming_uniform", shape, a=math.sqrt(5))
-    assert default == pytest.approx(1 / (3 * 288), rel=1e-12)
-    assert fw.weight_variance("kaiming_normal", shape) / default == pytest.approx(6.0, rel=1e-12)
-
-
-def test_weight_variance_rejects_bad_input():
-    with pytest.raises(ValueError, match="init"):
-        fw.weight_variance("orthogonal", (3, 3))
-    with pytest.raises(ValueError, match="takes only"):
-        fw.weight_variance("glorot_standard", (3, 3), gain=2.0)
-    with pytest.raises(ValueError, match="mode"):
-        fw.weight_variance("kaiming_normal", (3, 3), mode="fan_avg")
-    with pytest.raises(ValueError, match="gain"):
-        fw.weight_variance("xavier_normal", (3, 3), gain=-1.0)
-
-
-def test_predicted_scales_rejects_bad_input():
-    with pytest.raises(ValueError, match="one entry per layer"):
-        fw.predicted_scales([4, 4, 4], [0.5])
-    with pytest.raises(TypeError, match="widths"):
-        fw.predicted_scales("44", [0.5])
-    with pytest.raises(ValueError, match=r"widths\[1\]"):
-        fw.predicted_scales([4, 0], [0.5])
-    with pytest.raises(ValueError, match="slope"):
-        fw.predicted_scales([4, 4], [0.5], slope=-0.1)
-    with pytest.raises(ValueError, match=r"weight_variances\[0\]"):
-        fw.predicted_scales([4, 4], [float("nan")])
 
 
 # --------------------------------------------------------------------------------------------
@@ -118,8 +26,8 @@ def test_predicted_scales_rejects_bad_input():
 
 
 def test_norm_factor_variance_closed_forms():
-    assert fw.norm_factor_variance(10) == pytest.approx(0.5)            # ReLU: 5/n
-    assert fw.norm_factor_variance(10, slope=1.0) == pytest.approx(0.2)  # linear: chi-square, 2/n
+    assert H.norm_factor_variance(10) == pytest.approx(0.5)            # ReLU: 5/n
+    assert H.norm_factor_variance(10, slope=1.0) == pytest.approx(0.2)  # linear: chi-square, 2/n
 
 
 @pytest.mark.parametrize("slope", [0.0, 0.3, 1.0])
@@ -130,13 +38,13 @@ def test_norm_factor_variance_monte_carlo(slope):
     phi2 = np.where(g > 0, g, slope * g) ** 2
     factor = 2 / (1 + slope**2) * phi2.mean(axis=1)
     assert factor.mean() == pytest.approx(1.0, abs=0.01)
-    assert factor.var() == pytest.approx(fw.norm_factor_variance(width, slope), rel=0.03)
+    assert factor.var() == pytest.approx(H.norm_factor_variance(width, slope), rel=0.03)
 
 
 def test_predicted_norm_moments_against_simulation():
     """Width 20, depth 5, 40,000 networks: mean within 2 %, second moment within 6 %."""
     widths = [20] * 6
-    mean, second = fw.predicted_norm_moments(widths)
+    mean, second = H.predicted_norm_moments(widths)
     assert np.allclose(mean, 1.0)
     assert second[-1] == pytest.approx(1.25**5, rel=1e-12)
     m = fw.squared_norm_ensemble(widths, 40_000, np.random.default_rng(3))
@@ -145,13 +53,13 @@ def test_predicted_norm_moments_against_simulation():
 
 
 def test_predicted_norm_moments_other_sigma_w2():
-    mean, second = fw.predicted_norm_moments([10, 10, 10], sigma_w2=1.0)
+    mean, second = H.predicted_norm_moments([10, 10, 10], sigma_w2=1.0)
     assert np.allclose(mean, [1.0, 0.5, 0.25])
     assert second[1] == pytest.approx(0.25 * 1.5)
 
 
 def test_digamma_at_half_integers():
-    psi = fw._digamma_half_integers(6)
+    psi = fluctuations._digamma_half_integers(6)
     expected = [-EULER_GAMMA - 2 * math.log(2), -EULER_GAMMA, 2 - EULER_GAMMA - 2 * math.log(2), 1 - EULER_GAMMA,
                 2 + 2 / 3 - EULER_GAMMA - 2 * math.log(2), 1.5 - EULER_GAMMA]
     assert np.allclose(psi, expected, rtol=1e-12)
@@ -160,7 +68,7 @@ def test_digamma_at_half_integers():
 def test_relu_log_norm_mean_against_simulation():
     """E[log M_L | alive] for width 6, depth 8: 50,000 networks give it to within 0.03 (about 4 SE)."""
     widths = [6] * 9
-    predicted = fw.relu_log_norm_mean(widths)
+    predicted = H.relu_log_norm_mean(widths)
     m = fw.squared_norm_ensemble(widths, 50_000, np.random.default_rng(4))
     for layer in (1, 4, 8):
         alive = m[:, layer] > 0
@@ -169,7 +77,7 @@ def test_relu_log_norm_mean_against_simulation():
 
 
 def test_relu_log_norm_mean_is_negative_but_approaches_zero_with_width():
-    narrow, wide = fw.relu_log_norm_mean([10] * 51), fw.relu_log_norm_mean([1000] * 51)
+    narrow, wide = H.relu_log_norm_mean([10] * 51), H.relu_log_norm_mean([1000] * 51)
     assert narrow[-1] < wide[-1] < 0
     assert wide[-1] == pytest.approx(-50 * 2.5 / 1000, rel=0.05)   # about -c/(2n) per layer for wide layers
 
@@ -177,7 +85,7 @@ def test_relu_log_norm_mean_is_negative_but_approaches_zero_with_width():
 def test_relu_survival_against_simulation():
     """Width 3, depth 5: P(alive) = (7/8)^5; 40,000 networks give it within 0.01 (about 4 SE)."""
     widths = [3] * 6
-    assert fw.relu_survival(widths)[-1] == pytest.approx((7 / 8) ** 5, rel=1e-12)
+    assert H.relu_survival(widths)[-1] == pytest.approx((7 / 8) ** 5, rel=1e-12)
     m = fw.squared_norm_ensemble(widths, 40_000, np.random.default_rng(5))
     assert np.mean(m[:, -1] > 0) == pytest.approx((7 / 8) ** 5, abs=0.01)
 

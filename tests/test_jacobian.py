@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from helpers import jacobian as jac
-from helpers import meanfield as mf
+import helpers as H
 from helpers.network import MLP, predict
 
 
@@ -15,7 +15,7 @@ from helpers.network import MLP, predict
 @pytest.mark.parametrize("activation", ["tanh", "selu"])
 def test_jacobian_matches_central_differences(activation, activate_output):
     rng = np.random.default_rng(0)
-    net = mf.random_network([5, 7, 6, 4], rng, sigma_w2=1.5, sigma_b2=0.1, activation=activation)
+    net = H.random_network([5, 7, 6, 4], rng, sigma_w2=1.5, sigma_b2=0.1, activation=activation)
     net = MLP(net.weights, net.biases, net.activation, activate_output=activate_output)
     x = rng.standard_normal(5)
     h = 1e-6
@@ -25,8 +25,8 @@ def test_jacobian_matches_central_differences(activation, activate_output):
 
 
 def test_orthogonal_linear_network_is_an_exact_isometry():
-    net = mf.random_network([64] * 33, np.random.default_rng(1), sigma_w2=1.0, activation="identity",
-                            weights="orthogonal")
+    net = H.random_network([64] * 33, np.random.default_rng(1), sigma_w2=1.0, activation="identity",
+                            weights="orthogonal", sigma_b2=0.0)
     s = jac.jacobian_singular_values(net, np.zeros(64))
     np.testing.assert_allclose(s, 1.0, atol=1e-12)
     assert jac.squared_singular_value_moments(s)[1] < 1e-20
@@ -37,8 +37,8 @@ def test_gaussian_linear_network_follows_fuss_catalan():
     # Width 300, average of 4 networks: finite-width corrections are a few per cent at these depths.
     for depth in (2, 4):
         moments = [jac.squared_singular_value_moments(jac.jacobian_singular_values(
-            mf.random_network([300] * (depth + 1), np.random.default_rng(seed), sigma_w2=1.0,
-                              activation="identity"), np.zeros(300))) for seed in range(4)]
+            H.random_network([300] * (depth + 1), np.random.default_rng(seed), sigma_w2=1.0,
+                              activation="identity", sigma_b2=0.0), np.zeros(300))) for seed in range(4)]
         mean, var = np.mean(moments, axis=0)
         assert mean == pytest.approx(1.0, abs=0.03)
         assert var == pytest.approx(depth, rel=0.1)
@@ -46,7 +46,7 @@ def test_gaussian_linear_network_follows_fuss_catalan():
 
 def test_jacobian_spectra_equal_spectra_of_truncated_networks():
     rng = np.random.default_rng(2)
-    net = mf.random_network([20] * 9, rng, sigma_w2=2.0, activation="relu")
+    net = H.random_network([20] * 9, rng, sigma_w2=2.0, activation="relu", sigma_b2=0.0)
     x = rng.standard_normal(20)
     spectra = jac.jacobian_spectra(net, x, [8, 3, 5])
     assert sorted(spectra) == [3, 5, 8]
@@ -63,7 +63,7 @@ def test_squared_singular_value_moments():
 
 def test_tangent_growth_of_a_scaled_orthogonal_linear_network_is_exact():
     rng = np.random.default_rng(3)
-    net = mf.random_network([30] * 11, rng, sigma_w2=1.7, activation="identity", weights="orthogonal")
+    net = H.random_network([30] * 11, rng, sigma_w2=1.7, activation="identity", weights="orthogonal", sigma_b2=0.0)
     ratios = jac.tangent_growth(net, rng.standard_normal((4, 30)), rng.standard_normal((4, 30)))
     np.testing.assert_allclose(ratios, 1.7, rtol=1e-12)
 
@@ -71,14 +71,14 @@ def test_tangent_growth_of_a_scaled_orthogonal_linear_network_is_exact():
 @pytest.mark.parametrize("activation, sw, sb", [("tanh", 1.2, 0.05), ("tanh", 3.0, 0.1), ("relu", 1.5, 0.0)])
 def test_estimate_chi1_agrees_with_mean_field(activation, sw, sb):
     rng = np.random.default_rng(4)
-    net = mf.random_network([500] * 31, rng, sigma_w2=sw, sigma_b2=sb, activation=activation)
+    net = H.random_network([500] * 31, rng, sigma_w2=sw, sigma_b2=sb, activation=activation)
     x = rng.standard_normal((16, 500))
     # width 500, 16 inputs, 20 layers kept: the geometric mean is within about 2 % of chi_1
-    assert jac.estimate_chi1(net, x, rng, skip=10) == pytest.approx(mf.chi1(sw, sb, activation), rel=0.04)
+    assert jac.estimate_chi1(net, x, rng, skip=10) == pytest.approx(H.chi1(sw, sb, activation), rel=0.04)
 
 
 def test_bad_inputs_raise():
-    net = mf.random_network([4, 4, 4], np.random.default_rng(0), sigma_w2=1.0)
+    net = H.random_network([4, 4, 4], np.random.default_rng(0), sigma_w2=1.0, activation="tanh", sigma_b2=0.0)
     with pytest.raises(ValueError, match="x must be one input"):
         jac.input_output_jacobian(net, np.zeros((2, 4)))
     with pytest.raises(TypeError, match="net"):

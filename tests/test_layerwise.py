@@ -34,7 +34,7 @@ RULES = {
 def test_weight_variance_closed_form_and_sample(name):
     shape = (300, 200)  # fan_out 300, fan_in 200
     expected = RULES[name](200, 300)
-    assert LW.weight_variance(name, shape) == pytest.approx(expected, rel=1e-12)
+    assert H.weight_variance(name, shape) == pytest.approx(expected, rel=1e-12)
     # 60000 draws: the relative standard error of a sample variance is below 1%; allow 4%.
     w = H.get_initializer(name)(shape, np.random.default_rng(0))
     assert np.var(w) == pytest.approx(expected, rel=0.04)
@@ -42,27 +42,27 @@ def test_weight_variance_closed_form_and_sample(name):
 
 def test_weight_variance_options_and_conv_shapes():
     # conv kernel (out=8, in=4, 3x3): fan_in 36, fan_out 72
-    assert LW.weight_variance("xavier_uniform", (8, 4, 3, 3)) == pytest.approx(2 / (36 + 72))
-    assert LW.weight_variance("xavier_normal", (8, 4), gain=5 / 3) == pytest.approx(25 / 9 * 2 / 12)
-    assert LW.weight_variance("kaiming_normal", (8, 4), mode="fan_out") == pytest.approx(2 / 8)
+    assert H.weight_variance("xavier_uniform", (8, 4, 3, 3)) == pytest.approx(2 / (36 + 72))
+    assert H.weight_variance("xavier_normal", (8, 4), gain=5 / 3) == pytest.approx(25 / 9 * 2 / 12)
+    assert H.weight_variance("kaiming_normal", (8, 4), mode="fan_out") == pytest.approx(2 / 8)
     # PyTorch's nn.Linear default: kaiming_uniform with a = sqrt(5) has the variance of Glorot's standard rule
-    assert LW.weight_variance("kaiming_uniform", (8, 4), a=math.sqrt(5)) == pytest.approx(
-        LW.weight_variance("glorot_standard", (8, 4)), rel=1e-12)
+    assert H.weight_variance("kaiming_uniform", (8, 4), a=math.sqrt(5)) == pytest.approx(
+        H.weight_variance("glorot_standard", (8, 4)), rel=1e-12)
 
 
 def test_weight_variance_rejects_bad_input():
     with pytest.raises(ValueError, match="init"):
-        LW.weight_variance("xavier", (3, 3))
+        H.weight_variance("xavier", (3, 3))
     with pytest.raises(ValueError, match="gain"):
-        LW.weight_variance("glorot_standard", (3, 3), gain=2.0)
+        H.weight_variance("glorot_standard", (3, 3), gain=2.0)
     with pytest.raises(ValueError, match="only apply to the Kaiming"):
-        LW.weight_variance("xavier_uniform", (3, 3), mode="fan_out")
+        H.weight_variance("xavier_uniform", (3, 3), mode="fan_out")
     with pytest.raises(ValueError, match="gain"):
-        LW.weight_variance("xavier_uniform", (3, 3), gain=-1.0)
+        H.weight_variance("xavier_uniform", (3, 3), gain=-1.0)
     with pytest.raises(ValueError, match="shape"):
-        LW.weight_variance("xavier_uniform", (3,))
+        H.weight_variance("xavier_uniform", (3,))
     with pytest.raises(ValueError, match="mode"):
-        LW.weight_variance("kaiming_normal", (3, 3), mode="fan_avg")
+        H.weight_variance("kaiming_normal", (3, 3), mode="fan_avg")
 
 
 # -- sample_layers -----------------------------------------------------------------------------
@@ -168,7 +168,7 @@ def test_glorot_bengio_study_small():
 
 def test_predicted_profile_linear_regime_is_glorot_eqs_5_and_6():
     sizes, v = [4, 8, 2, 6], [0.1, 0.2, 0.05]
-    p = LW.predicted_profile(sizes, v, "identity", input_second_moment=3.0, output_gradient_variance=2.0)
+    p = H.predicted_profile(sizes, v, "identity", input_second_moment=3.0, output_gradient_variance=2.0)
     q1 = 4 * 0.1 * 3.0
     q2 = 8 * 0.2 * q1
     q3 = 2 * 0.05 * q2
@@ -179,10 +179,10 @@ def test_predicted_profile_linear_regime_is_glorot_eqs_5_and_6():
 
 def test_predicted_profile_relu_halves_per_layer():
     n = 64
-    p = LW.predicted_profile([n] * 6, [1 / n] * 5, "relu", activate_output=True)
+    p = H.predicted_profile([n] * 6, [1 / n] * 5, "relu", activate_output=True)
     np.testing.assert_allclose(p.preactivation[1:] / p.preactivation[:-1], 0.5, rtol=1e-12)
     np.testing.assert_allclose(p.gradient[:-1] / p.gradient[1:], 0.5, rtol=1e-12)
-    he = LW.predicted_profile([n] * 6, [2 / n] * 5, "relu", activate_output=True)
+    he = H.predicted_profile([n] * 6, [2 / n] * 5, "relu", activate_output=True)
     np.testing.assert_allclose(he.preactivation, 2.0, rtol=1e-12)
 
 
@@ -192,7 +192,7 @@ def test_predicted_profile_matches_a_wide_tanh_network():
                       init_kwargs={"gain": 1.3}, activate_output=True)
     x = np.random.default_rng(10).standard_normal((400, n))
     s = LW.sample_layers(net, x, rng=np.random.default_rng(11))
-    p = LW.predicted_profile([n] * (depth + 1), [1.69 / n] * depth, "tanh", activate_output=True)
+    p = H.predicted_profile([n] * (depth + 1), [1.69 / n] * depth, "tanh", activate_output=True)
     # 240000 entries per layer and a width of 600: finite-width and sampling errors are a few percent.
     np.testing.assert_allclose(s.rms("preactivations") ** 2, p.preactivation, rtol=0.06)
     np.testing.assert_allclose(s.rms("gradients") ** 2, p.gradient, rtol=0.08)
@@ -204,8 +204,8 @@ def test_predicted_profile_matches_a_network_with_unequal_widths():
     net = H.build_mlp(sizes, np.random.default_rng(15), activation="tanh", init="xavier_normal", activate_output=True)
     x = np.random.default_rng(16).standard_normal((300, 300))
     s = LW.sample_layers(net, x, rng=np.random.default_rng(17))
-    v = [LW.weight_variance("xavier_normal", (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
-    p = LW.predicted_profile(sizes, v, "tanh", activate_output=True)
+    v = [H.weight_variance("xavier_normal", (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+    p = H.predicted_profile(sizes, v, "tanh", activate_output=True)
     # at least 60000 entries per layer and widths >= 200: agreement within 10%
     np.testing.assert_allclose(s.rms("preactivations") ** 2, p.preactivation, rtol=0.1)
     np.testing.assert_allclose(s.rms("gradients") ** 2, p.gradient, rtol=0.1)
@@ -213,28 +213,26 @@ def test_predicted_profile_matches_a_network_with_unequal_widths():
 
 def test_predicted_profile_validation():
     with pytest.raises(ValueError, match="one entry per layer"):
-        LW.predicted_profile([3, 3, 3], [1.0])
+        H.predicted_profile([3, 3, 3], [1.0])
     with pytest.raises(ValueError, match="weight_variances"):
-        LW.predicted_profile([3, 3], [-1.0])
+        H.predicted_profile([3, 3], [-1.0])
     with pytest.raises(TypeError, match="sizes"):
-        LW.predicted_profile("33", [1.0])
+        H.predicted_profile("33", [1.0])
     with pytest.raises(ValueError, match="activation"):
-        LW.predicted_profile([3, 3], [1.0], "swish")
+        H.predicted_profile([3, 3], [1.0], "swish")
 
 
-def test_preserving_gain_and_fixed_point():
-    g = LW.preserving_gain("tanh", 1.0)
+def test_preserving_gain_and_the_fixed_point_it_gives():
+    g = H.preserving_gain("tanh", 1.0)
     assert g**2 * H.second_moment("tanh", 1.0) == pytest.approx(1.0, rel=1e-12)
     assert 1.5 < g < 5 / 3  # below PyTorch's 5/3
-    q_star = LW.fixed_point("tanh", 5 / 3)
+    q_star = H.q_star((5 / 3) ** 2, 0.0, "tanh")    # a gain g is the variance sigma_w2 = g**2
     assert (5 / 3) ** 2 * H.second_moment("tanh", q_star) == pytest.approx(q_star, rel=1e-9)
-    assert LW.fixed_point("tanh", g) == pytest.approx(1.0, rel=1e-9)
-    assert LW.fixed_point("softsign", LW.preserving_gain("softsign", 0.5)) == pytest.approx(0.5, rel=1e-9)
-    assert LW.fixed_point("tanh", 1.0) == 0.0 and LW.fixed_point("tanh", 0.5) == 0.0
-    with pytest.raises(ValueError, match="activation"):
-        LW.fixed_point("relu", 2.0)
+    assert H.q_star(g**2, 0.0, "tanh") == pytest.approx(1.0, rel=1e-9)
+    assert H.q_star(H.preserving_gain("softsign", 0.5) ** 2, 0.0, "softsign") == pytest.approx(0.5, rel=1e-9)
+    assert H.q_star(1.0, 0.0, "tanh") < 1e-3 and H.q_star(0.25, 0.0, "tanh") == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="q"):
-        LW.preserving_gain("tanh", 0.0)
+        H.preserving_gain("tanh", 0.0)
 
 
 # -- compare_training -----------------------------------------------------------------------------

@@ -242,6 +242,39 @@ def test_assigning_a_layer_array_changes_the_network():
         net.weights[0] = np.zeros((3, 3))
 
 
+def test_random_network_statistics():
+    rng = np.random.default_rng(0)
+    net = H.random_network([400, 300, 300], rng, sigma_w2=1.8, sigma_b2=0.2, activation="tanh")
+    assert net.activate_output and net.activation.name == "tanh"
+    assert np.var(net.weights[0]) * 400 == pytest.approx(1.8, rel=0.02)  # 120k draws: ~0.4 % noise
+    assert np.var(net.biases[0]) == pytest.approx(0.2, rel=0.25)  # 300 draws: ~8 % noise
+    orth = H.random_network([50, 50], rng, sigma_w2=2.0, weights="orthogonal", activation="relu")
+    np.testing.assert_allclose(orth.weights[0] @ orth.weights[0].T, 2.0 * np.eye(50), atol=1e-12)
+    with pytest.raises(TypeError, match="rng"):
+        H.random_network([3, 3], 0, sigma_w2=1.0, activation="tanh")
+    with pytest.raises(ValueError, match="weights"):
+        H.random_network([3, 3], np.random.default_rng(0), sigma_w2=1.0, weights="uniform", activation="tanh")
+    with pytest.raises(ValueError, match="sizes"):
+        H.random_network([3], np.random.default_rng(0), sigma_w2=1.0, activation="tanh")
+    with pytest.raises(ValueError, match="mode must be 'fan_in'"):
+        H.random_network([3, 3], np.random.default_rng(0), weights="orthogonal", mode="fan_out", activation="tanh")
+    with pytest.raises(ValueError, match="float16, float32 or float64"):
+        H.random_network([3, 3], np.random.default_rng(0), activation="tanh", dtype=np.int64)
+
+
+def test_random_network_one_seed_gives_the_same_weights_for_every_bias_variance_and_precision():
+    a = H.random_network([5, 4, 3], np.random.default_rng(2), activation="relu", sigma_b2=0.0)
+    b = H.random_network([5, 4, 3], np.random.default_rng(2), activation="relu", sigma_b2=0.3)
+    c = H.random_network([5, 4, 3], np.random.default_rng(2), activation="relu", sigma_b2=0.0, dtype=np.float16)
+    none = H.random_network([5, 4, 3], np.random.default_rng(2), activation="relu")  # no bias draws at all
+    assert all(np.all(bias == 0) for bias in a.biases + none.biases) and np.all(b.biases[1] != 0)
+    np.testing.assert_array_equal(none.weights[0], a.weights[0])
+    assert not np.array_equal(none.weights[1], a.weights[1])   # the bias draws of layer 1 came in between
+    for wa, wb, wc in zip(a.weights, b.weights, c.weights):
+        np.testing.assert_array_equal(wa, wb)
+        np.testing.assert_array_equal(wc, wa.astype(np.float16))
+
+
 def test_accuracy():
     net = H.build_mlp([2, 2], np.random.default_rng(0), activation="identity")
     net.weights[0][:] = np.eye(2)

@@ -27,7 +27,7 @@ DTYPES = [np.float16, np.float32, np.float64]
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
 def test_random_network_weight_variance(mode):
     sizes = [300, 200, 400]
-    net = P.random_network(sizes, np.random.default_rng(0), sigma_w2=2.0, mode=mode)
+    net = H.random_network(sizes, np.random.default_rng(0), sigma_w2=2.0, mode=mode, activation="identity")
     for w, (n_in, n_out) in zip(net.weights, zip(sizes[:-1], sizes[1:])):
         assert w.shape == (n_out, n_in)
         fan = n_in if mode == "fan_in" else n_out
@@ -39,7 +39,7 @@ def test_random_network_weight_variance(mode):
 
 
 def test_random_network_biases_and_dtypes():
-    nets = {dt: P.random_network([50, 60, 70], np.random.default_rng(3), sigma_w2=1.5, sigma_b2=0.25, dtype=dt)
+    nets = {dt: H.random_network([50, 60, 70], np.random.default_rng(3), sigma_w2=1.5, sigma_b2=0.25, dtype=dt, activation="identity")
             for dt in DTYPES}
     for dt, net in nets.items():
         assert net.dtype == np.dtype(dt)
@@ -53,28 +53,28 @@ def test_random_network_biases_and_dtypes():
 def test_random_network_rejects_bad_input():
     rng = np.random.default_rng(0)
     with pytest.raises(ValueError, match="sizes"):
-        P.random_network([10], rng)
+        H.random_network([10], rng, activation="identity")
     with pytest.raises(TypeError, match="sizes"):
-        P.random_network("10,10", rng)
+        H.random_network("10,10", rng, activation="identity")
     with pytest.raises(ValueError, match=r"sizes\[1\]"):
-        P.random_network([10, 0], rng)
+        H.random_network([10, 0], rng, activation="identity")
     with pytest.raises(ValueError, match="sigma_w2"):
-        P.random_network([10, 10], rng, sigma_w2=0.0)
+        H.random_network([10, 10], rng, sigma_w2=0.0, activation="identity")
     with pytest.raises(ValueError, match="mode"):
-        P.random_network([10, 10], rng, mode="fan_avg")
+        H.random_network([10, 10], rng, mode="fan_avg", activation="identity")
     with pytest.raises(ValueError, match="dtype"):
-        P.random_network([10, 10], rng, dtype=np.int32)
+        H.random_network([10, 10], rng, dtype=np.int32, activation="identity")
     with pytest.raises(TypeError, match="rng"):
-        P.random_network([10, 10], 0)
+        H.random_network([10, 10], 0, activation="identity")
     with pytest.raises(ValueError, match="sigma_b2"):
-        P.random_network([10, 10], rng, sigma_b2=-1.0)
+        H.random_network([10, 10], rng, sigma_b2=-1.0, activation="identity")
 
 
 # -- propagate / simulate ------------------------------------------------------------------------
 
 def test_propagate_matches_forward_and_backward():
     rng = np.random.default_rng(1)
-    net = P.random_network([20, 30, 25, 15], rng, sigma_w2=2.0, activation="relu")
+    net = H.random_network([20, 30, 25, 15], rng, sigma_w2=2.0, activation="relu")
     x = rng.standard_normal((40, 20))
     state = np.random.default_rng(7)
     prop = P.propagate(net, x, state, keep=100)
@@ -104,7 +104,7 @@ def test_propagate_reports_overflow_without_warnings():
 
 def test_propagate_rejects_bad_input():
     rng = np.random.default_rng(0)
-    net = P.random_network([5, 5], rng)
+    net = H.random_network([5, 5], rng, activation="identity")
     with pytest.raises(TypeError, match="net"):
         P.propagate("net", np.zeros((2, 5)), rng)
     with pytest.raises(ValueError, match="x"):
@@ -172,26 +172,26 @@ def test_predicted_gradient_variances_closed_forms():
 
 
 def test_derivative_second_moment():
-    assert P.derivative_second_moment("identity", 3.0) == 1.0
-    assert P.derivative_second_moment("relu", 3.0) == 0.5
-    assert P.derivative_second_moment("relu", 0.0) == 0.0
-    assert P.derivative_second_moment(H.get_activation("leaky_relu", 0.2), 1.0) == pytest.approx(0.52)
+    assert H.derivative_second_moment("identity", 3.0) == 1.0
+    assert H.derivative_second_moment("relu", 3.0) == 0.5
+    assert H.derivative_second_moment("relu", 0.0) == 0.0
+    assert H.derivative_second_moment(H.get_activation("leaky_relu", 0.2), 1.0) == pytest.approx(0.52)
     for q in (1e-4, 0.3, 1.0, 10.0, 1000.0):
-        assert P.derivative_second_moment("sigmoid", q) <= 1 / 16 + 1e-15
-        assert P.derivative_second_moment("tanh", q) <= 1.0
-    assert P.derivative_second_moment("sigmoid", 1e-8) == pytest.approx(1 / 16, rel=1e-6)
+        assert H.derivative_second_moment("sigmoid", q) <= 1 / 16 + 1e-15
+        assert H.derivative_second_moment("tanh", q) <= 1.0
+    assert H.derivative_second_moment("sigmoid", 1e-8) == pytest.approx(1 / 16, rel=1e-6)
     # Monte Carlo: 10^6 samples, standard error below 1e-3 of the value
     z = np.random.default_rng(6).standard_normal(1_000_000) * math.sqrt(2.0)
-    assert P.derivative_second_moment("tanh", 2.0) == pytest.approx(np.mean((1 - np.tanh(z) ** 2) ** 2), rel=5e-3)
+    assert H.derivative_second_moment("tanh", 2.0) == pytest.approx(np.mean((1 - np.tanh(z) ** 2) ** 2), rel=5e-3)
 
 
 def test_backward_factor():
-    assert P.backward_factor(1.0, 2.0, "relu") == 1.0
-    assert P.backward_factor(5.0, 1.0, "identity") == 1.0
-    assert P.backward_factor(0.0, 1.0, "tanh") == pytest.approx(1.0)
-    assert P.backward_factor(1.0, 1.0, "sigmoid") < 1 / 16
+    assert H.backward_factor(1.0, 2.0, "relu") == 1.0
+    assert H.backward_factor(5.0, 1.0, "identity") == 1.0
+    assert H.backward_factor(0.0, 1.0, "tanh") == pytest.approx(1.0)
+    assert H.backward_factor(1.0, 1.0, "sigmoid") < 1 / 16
     with pytest.raises(ValueError, match="sigma_w2"):
-        P.backward_factor(1.0, -1.0)
+        H.backward_factor(1.0, -1.0)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid", "softsign"])
@@ -226,7 +226,7 @@ def test_diagnose_names_what_is_wrong():
     assert P.diagnose(run("sigmoid", 1.0)) == ["vanishing gradients"]
     assert P.diagnose(run("tanh", 16.0)) == ["exploding gradients", "saturated units"]
     rng = np.random.default_rng(9)
-    net = P.random_network(sizes, rng, sigma_w2=2.0, activation="relu")
+    net = H.random_network(sizes, rng, sigma_w2=2.0, activation="relu")
     for b in net.biases:
         b[:] = -0.5
     assert "dead ReLUs" in P.diagnose(P.propagate(net, rng.standard_normal((32, 128)), rng))
@@ -362,3 +362,16 @@ def test_push_to_limits_validation():
         P.push_to_limits(5, 5, 1.0, rng, reuse=1)
     with pytest.raises(ValueError, match="activation"):
         P.push_to_limits(5, 5, 1.0, rng, activation="swish")
+
+
+def test_measured_propagation_agrees_with_mean_field():
+    rng = np.random.default_rng(1)
+    width, depth, sw, sb, rho = 1000, 10, 2.0, 0.1, 0.5
+    net = H.random_network([width] * (depth + 1), rng, sigma_w2=sw, sigma_b2=sb, activation="tanh")
+    basis = np.linalg.qr(rng.standard_normal((width, 2)))[0] * math.sqrt(width)
+    x = np.stack([basis[:, 0], rho * basis[:, 0] + math.sqrt(1 - rho**2) * basis[:, 1]])
+    meas = P.measure_propagation(net, x)
+    pred = H.predicted_pair(depth, sw, sb, input_correlation=rho)
+    # width 1000: relative noise of a layer's q is ~ sqrt(2 / 1000) = 4.5 %, of c ~ 0.03
+    np.testing.assert_allclose(meas.q[:, 0], pred.q_a, rtol=0.15)
+    np.testing.assert_allclose(meas.c[:, 0, 1], pred.c, atol=0.08)

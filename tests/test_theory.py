@@ -69,8 +69,8 @@ def test_tanh_second_moment_quoted_in_the_gain_docstring():
 
 
 def test_length_map():
-    assert H.length_map(2.0, 3.0, "relu", 0.1) == pytest.approx(3.0 * 1.0 + 0.1)
-    assert H.length_map(0.7, 1.5, "tanh", 0.2) == pytest.approx(1.5 * H.second_moment("tanh", 0.7) + 0.2)
+    assert H.length_map(2.0, 3.0, "relu", sigma_b2=0.1) == pytest.approx(3.0 * 1.0 + 0.1)
+    assert H.length_map(0.7, 1.5, "tanh", sigma_b2=0.2) == pytest.approx(1.5 * H.second_moment("tanh", 0.7) + 0.2)
 
 
 def test_predicted_variances_closed_forms():
@@ -168,4 +168,53 @@ def test_predicted_variances_follow_the_length_map(depth, sigma_w2, sigma_b2, na
     assert q[0] == pytest.approx(sigma_w2 * m0 + sigma_b2)
     for l in range(1, depth):
         if np.isfinite(q[l - 1]):
-            assert q[l] == pytest.approx(H.length_map(q[l - 1], sigma_w2, name, sigma_b2), rel=1e-12)
+            assert q[l] == pytest.approx(H.length_map(q[l - 1], sigma_w2, name, sigma_b2=sigma_b2), rel=1e-12)
+
+
+# -- predicted_profile for (leaky) ReLU: the recursions of He et al. (2015) --
+
+
+def test_predicted_profile_he_is_flat_and_xavier_halves():
+    widths = [64] * 11
+    he = H.predicted_profile(widths, [2 / 64] * 10, "relu", activate_output=True)
+    assert np.allclose(he.preactivation, 2.0) and np.allclose(he.activation, 1.0)
+    assert np.allclose(he.gradient, 0.5)      # activated output: Var[delta^(L)] = 1/2 of a unit gradient
+    xavier = H.predicted_profile(widths, [1 / 64] * 10, "relu", activate_output=True)
+    assert np.allclose(xavier.activation, 0.5 ** np.arange(1, 11))
+    assert np.allclose(xavier.gradient[:-1] / xavier.gradient[1:], 0.5)
+
+
+def test_predicted_profile_telescopes_to_a_width_ratio():
+    widths = [30, 50, 400, 20, 100, 70]
+    fan_in = H.predicted_profile(widths, [2 / n for n in widths[:-1]], "relu", activate_output=True)
+    fan_out = H.predicted_profile(widths, [2 / n for n in widths[1:]], "relu", activate_output=True)
+    n1, nL = widths[1], widths[-1]
+    assert fan_in.gradient[0] / fan_in.gradient[-1] == pytest.approx(nL / n1, rel=1e-12)
+    assert fan_out.preactivation[-1] / fan_out.preactivation[0] == pytest.approx(n1 / nL, rel=1e-12)
+    assert np.allclose(fan_out.gradient, fan_out.gradient[0])
+
+
+def test_predicted_profile_leaky_and_linear_output():
+    a = 0.5
+    s = H.predicted_profile([10, 10, 10], [2 / (1.25 * 10)] * 2, H.get_activation("leaky_relu", a))
+    assert s.activation[0] == pytest.approx(1.0)
+    assert s.activation[1] == pytest.approx(s.preactivation[1])   # linear last layer: h = z
+    assert s.gradient[-1] == 1.0
+    assert s.gradient[0] == pytest.approx((1 + a * a) / 2 * 10 * 2 / (1.25 * 10))
+
+
+def test_predicted_profile_matches_simulation():
+    """Wide layers (512), 6 layers, widths changing: every layer within 15 % of the prediction."""
+    rng = np.random.default_rng(0)
+    widths = [256, 512, 256, 512, 256, 512, 256]
+    var_w = [H.weight_variance("kaiming_normal", (o, i), mode="fan_out") for i, o in zip(widths[:-1], widths[1:])]
+    pred = H.predicted_profile(widths, var_w, "relu", activate_output=True)
+    fwd, bwd = [], []
+    for _ in range(4):
+        net = H.build_mlp(widths, rng, init="kaiming_normal", init_kwargs={"mode": "fan_out"}, activate_output=True)
+        _, cache = H.forward(net, rng.standard_normal((256, widths[0])))
+        grads = H.backward(net, cache, rng.standard_normal(cache.post[-1].shape))
+        fwd.append([np.mean(z**2) for z in cache.pre])
+        bwd.append([np.mean(d**2) for d in grads.d_pre])
+    assert np.allclose(np.mean(fwd, axis=0), pred.preactivation, rtol=0.15)
+    assert np.allclose(np.mean(bwd, axis=0), pred.gradient, rtol=0.15)

@@ -7,7 +7,7 @@ two inputs ``a`` and ``b`` are described layer by layer by three numbers: their 
 ``q_a = E[z_a^2]``, ``q_b`` and their correlation ``c = E[z_a z_b] / sqrt(q_a q_b)``. These obey
 
 * the length map   ``q' = sigma_w2 E[phi(u)^2] + sigma_b2``,  ``u ~ N(0, q)``
-  (:func:`helpers.theory.length_map`);
+  (:func:`helpers.theory.signal.length_map`);
 * the covariance map ``q_ab' = sigma_w2 E[phi(u_a) phi(u_b)] + sigma_b2`` with ``(u_a, u_b)`` jointly
   Gaussian, variances ``q_a, q_b`` and correlation ``c``; so ``c' = q_ab' / sqrt(q_a' q_b')``.
 
@@ -23,159 +23,28 @@ like ``exp(-l / xi)`` with the depth scales of Schoenholz et al. (2016) (:func:`
 and ``xi_c = -1 / ln chi_1`` in the ordered phase, where ``c* = 1``. ``xi_c`` diverges on the critical
 line; Schoenholz et al. found that networks deeper than about ``6 xi_c`` could not be trained.
 
-Numerical integration. Gaussian expectations use the kink-safe rule of :mod:`helpers.theory`
-(Gauss-Legendre on each half-line), vectorized over many variances at once (:func:`expectation`).
-Bivariate expectations (:func:`bivariate_expectation`) are done in polar coordinates: with
-``z_1 = r cos t`` and ``z_2 = r sin t`` the two pre-activations are ``u_a = sqrt(q_a) r cos t`` and
-``u_b = sqrt(q_b) r cos(t - arccos c)``, so a kink of ``phi`` at 0 (ReLU, leaky ReLU, SELU) is a ray
-``t = const``. The circle is cut at those four rays and each arc integrated with Gauss-Legendre, so
-every piece is smooth. Against the closed forms (identity, ReLU's arc-cosine kernel, leaky ReLU) the
-error is below 1e-12; for tanh it is below 1e-11 for variances up to 5 and 1e-9 up to 30.
+Gaussian expectations come from :mod:`helpers.theory.gaussian`.
 
 For ReLU the maps are exact: ``E[relu(u)^2] = q/2``, ``chi_1 = sigma_w2 / 2`` and
 ``c' = (sqrt(1 - c^2) + (pi - arccos c) c) / pi`` at zero bias (the arc-cosine kernel of Cho & Saul,
-2009; :func:`arccos_kernel`). So ``sigma_w2 = 2``, ``sigma_b2 = 0`` (He et al. 2015) is ReLU's critical
+2009; :func:`~helpers.theory.gaussian.arccos_kernel`). So ``sigma_w2 = 2``, ``sigma_b2 = 0`` (He et al. 2015) is ReLU's critical
 point.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from . import _checks
-from .activations import Activation, get_activation
-from .theory import _HALF_LINE, _NODES, _WEIGHTS
-
-Array = np.ndarray
-
-# -- quadrature rules ----------------------------------------------------------------------------
-# 1-D: the rule of helpers.theory.gaussian_expectation (200-point Gauss-Legendre on each half-line).
-_T = 0.5 * _HALF_LINE * (_NODES + 1.0)
-_W = 0.5 * _HALF_LINE * _WEIGHTS * np.exp(-0.5 * _T * _T) / math.sqrt(2.0 * math.pi)
-
-# 2-D, polar: radial Gauss-Legendre on [0, 12] with density r exp(-r^2 / 2), angular Gauss-Legendre
-# on each of the four arcs between kink rays, normalized by 1 / (2 pi).
-_N_RADIAL, _N_ANGULAR = 64, 48
-_RN, _RW = np.polynomial.legendre.leggauss(_N_RADIAL)
-_R = 0.5 * _HALF_LINE * (_RN + 1.0)
-_RWEIGHT = 0.5 * _HALF_LINE * _RW * _R * np.exp(-0.5 * _R * _R) / (2.0 * math.pi)
-_AN, _AW = np.polynomial.legendre.leggauss(_N_ANGULAR)
-_CHUNK = 128  # parameter points per block in bivariate_expectation (bounds memory to ~20 MB)
+from .. import _checks
+from ..activations import Activation, get_activation
+from .gaussian import (_T, _W, Array, _correlation, _nonneg, _scalar_or_array, bivariate_expectation,
+                       gaussian_expectation, relu_covariance)
 
 _HOMOGENEOUS = ("identity", "relu", "leaky_relu")  # phi(a z) = a phi(z) for a > 0: exact length map
 _DIVERGED = 1e30  # a variance above this counts as unbounded growth
-
-
-# -- validation ----------------------------------------------------------------------------------
-def _nonneg(value: object, name: str) -> Array:
-    """``value`` as a float array of finite, non-negative numbers (or raise naming ``name``)."""
-    arr = _checks.array(value, name).astype(float)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return arr
-
-
-def _correlation(value: object, name: str = "c") -> Array:
-    arr = _checks.array(value, name).astype(float)
-    if not np.all(np.isfinite(arr)) or np.any(np.abs(arr) > 1.0):
-        raise ValueError(f"{name} must be a correlation in [-1, 1], got {value!r}")
-    return arr
-
-
-def _scalar_or_array(arr: Array, *inputs: object) -> float | Array:
-    """Return a float when every input was a scalar, else the array."""
-    if all(np.ndim(x) == 0 for x in inputs):
-        return float(np.asarray(arr).reshape(-1)[0])
-    return arr
-
-
-def _callable(f: object, name: str = "f") -> Callable:
-    if not callable(f):
-        raise TypeError(f"{name} must be a function of numpy arrays, got {type(f).__name__}")
-    return f
-
-
-# -- Gaussian expectations -----------------------------------------------------------------------
-def expectation(f: Callable[[Array], Array], q: float | Array) -> float | Array:
-    """``E[f(u)]`` for ``u ~ N(0, q)``, for every entry of ``q`` at once.
-
-    The same kink-safe rule as :func:`helpers.theory.gaussian_expectation` (200-point Gauss-Legendre
-    on ``[0, 12]`` standard deviations of each half-line, so a kink of ``f`` at 0 costs no accuracy),
-    vectorized: ``f`` is called once on an array of shape ``q.shape + (200,)``. ``q = 0`` gives ``f(0)``.
-    """
-    f = _callable(f)
-    qa = _nonneg(q, "q")
-    s = np.sqrt(qa)[..., None]
-    with np.errstate(over="ignore", under="ignore"):
-        values = f(s * _T) + f(-s * _T)
-    return _scalar_or_array(values @ _W, q)
-
-
-def _arcs(c: Array) -> tuple[Array, Array]:
-    """Angular nodes and weights, shape ``c.shape + (4 * _N_ANGULAR,)``, for the polar rule.
-
-    The rays where ``u_a = 0`` (t = pi/2, 3 pi/2) and ``u_b = 0`` (t = theta0 + pi/2, theta0 + 3 pi/2,
-    theta0 = arccos c) cut the circle into four arcs; each gets its own Gauss-Legendre rule.
-    """
-    theta0 = np.arccos(c)[..., None]
-    cuts = np.concatenate([np.broadcast_to([0.5 * np.pi, 1.5 * np.pi], theta0.shape[:-1] + (2,)),
-                           np.mod(theta0 + np.array([0.5 * np.pi, 1.5 * np.pi]), 2.0 * np.pi)], axis=-1)
-    cuts = np.sort(cuts, axis=-1)
-    ends = np.concatenate([cuts[..., 1:], cuts[..., :1] + 2.0 * np.pi], axis=-1)
-    length = ends - cuts  # (..., 4), sums to 2 pi
-    t = cuts[..., :, None] + 0.5 * length[..., :, None] * (_AN + 1.0)
-    w = 0.5 * length[..., :, None] * _AW
-    return t.reshape(c.shape + (-1,)), w.reshape(c.shape + (-1,))
-
-
-def bivariate_expectation(f: Callable[[Array, Array], Array], q_a: float | Array, q_b: float | Array,
-                          c: float | Array) -> float | Array:
-    """``E[f(u_a, u_b)]`` for zero-mean Gaussians with variances ``q_a, q_b`` and correlation ``c``.
-
-    Written as in Poole et al. (2016): ``u_a = sqrt(q_a) z_1``, ``u_b = sqrt(q_b) (c z_1 + sqrt(1-c^2) z_2)``
-    with independent standard normals ``z_1, z_2``. Integrated in polar coordinates, cut at the rays
-    where ``u_a`` or ``u_b`` changes sign (see the module docstring), so kinks at 0 are handled exactly.
-    ``q_a``, ``q_b`` and ``c`` broadcast against each other; ``f`` must work elementwise on arrays.
-    """
-    f = _callable(f)
-    qa, qb, cc = np.broadcast_arrays(_nonneg(q_a, "q_a"), _nonneg(q_b, "q_b"), _correlation(c))
-    shape = cc.shape
-    qa, qb, cc = qa.reshape(-1), qb.reshape(-1), cc.reshape(-1)
-    out = np.empty(cc.size)
-    for start in range(0, cc.size, _CHUNK):
-        sl = slice(start, start + _CHUNK)
-        t, wt = _arcs(cc[sl])  # (n, A)
-        theta0 = np.arccos(cc[sl])[:, None]
-        ra = np.sqrt(qa[sl])[:, None, None] * np.cos(t)[:, :, None] * _R  # (n, A, R)
-        rb = np.sqrt(qb[sl])[:, None, None] * np.cos(t - theta0)[:, :, None] * _R
-        with np.errstate(over="ignore", under="ignore"):
-            values = f(ra, rb)
-        out[sl] = np.einsum("nar,na,r->n", values, wt, _RWEIGHT)
-    return _scalar_or_array(out.reshape(shape), q_a, q_b, c)
-
-
-def arccos_kernel(c: float | Array) -> float | Array:
-    """ReLU's correlation map at zero bias: ``c' = (sqrt(1 - c^2) + (pi - arccos c) c) / pi``.
-
-    From the arc-cosine kernel of order 1 (Cho & Saul, 2009): for ``(u_a, u_b)`` with variances
-    ``q_a, q_b`` and correlation ``c``, ``E[relu(u_a) relu(u_b)] = sqrt(q_a q_b) / (2 pi) *
-    (sqrt(1 - c^2) + (pi - arccos c) c)``, and ``E[relu(u)^2] = q / 2``. Independent of ``sigma_w2``.
-    """
-    cc = _correlation(c)
-    return _scalar_or_array((np.sqrt(np.maximum(1.0 - cc * cc, 0.0)) + (np.pi - np.arccos(cc)) * cc) / np.pi, c)
-
-
-def relu_covariance(q_a: float | Array, q_b: float | Array, c: float | Array) -> float | Array:
-    """Closed form ``E[relu(u_a) relu(u_b)] = sqrt(q_a q_b) (sqrt(1-c^2) + (pi - arccos c) c) / (2 pi)``."""
-    qa, qb = _nonneg(q_a, "q_a"), _nonneg(q_b, "q_b")
-    k = np.asarray(arccos_kernel(c))
-    return _scalar_or_array(np.sqrt(qa * qb) * k / 2.0, q_a, q_b, c)
 
 
 # -- the length map and its fixed point ----------------------------------------------------------
@@ -183,7 +52,7 @@ def _second_moment(act: Activation, q: Array) -> Array:
     """E[phi(u)^2], u ~ N(0, q): exact for the homogeneous activations, quadrature otherwise."""
     if act.name in _HOMOGENEOUS:
         return q * _homogeneous_factor(act)
-    return np.asarray(expectation(lambda u: act.f(u) ** 2, q))
+    return np.asarray(gaussian_expectation(lambda u: act.f(u) ** 2, q))
 
 
 def _homogeneous_factor(act: Activation) -> float:
@@ -290,16 +159,20 @@ def chi1(sigma_w2: float | Array, sigma_b2: float | Array = 0.0, activation: str
 
     It is the slope of the correlation map at ``c = 1`` and the mean squared singular value of one
     layer's Jacobian ``D W`` (Pennington et al. 2017): ``chi_1 < 1`` ordered, ``> 1`` chaotic, ``= 1``
-    critical. For ReLU ``chi_1 = sigma_w2 / 2`` for every ``q``. NaN where ``q*`` is infinite.
+    critical. For identity, ReLU and leaky ReLU it does not depend on ``q`` (``phi'(u)^2`` is 1 or the
+    squared negative-side slope, each with probability 1/2), so ReLU's ``chi_1 = sigma_w2 / 2`` holds
+    for every bias too, even where ``q*`` is infinite; for other activations it is NaN there.
     """
     act = get_activation(activation)
     sw, sb = np.broadcast_arrays(_nonneg(sigma_w2, "sigma_w2"), _nonneg(sigma_b2, "sigma_b2"))
+    if act.name in _HOMOGENEOUS:
+        if q is not None:
+            sw, sb, _ = np.broadcast_arrays(sw, sb, _nonneg(q, "q"))
+        value = sw * _homogeneous_factor(act)
+        return _scalar_or_array(value, sigma_w2, sigma_b2, *([] if q is None else [q]))
     sw, sb, qq = np.broadcast_arrays(sw, sb, _q_or_star(q, sw, sb, act))
     finite = np.isfinite(qq)
-    if act.name in _HOMOGENEOUS:  # phi'(u)^2 takes the values 1 and slope^2, each with probability 1/2
-        value = sw * _homogeneous_factor(act)
-    else:
-        value = sw * np.asarray(expectation(lambda u: act.df(u) ** 2, np.where(finite, qq, 0.0)))
+    value = sw * np.asarray(gaussian_expectation(lambda u: act.df(u) ** 2, np.where(finite, qq, 0.0)))
     value = np.where(finite, value, np.nan)
     return _scalar_or_array(value, sigma_w2, sigma_b2, *([] if q is None else [q]))
 
@@ -310,7 +183,8 @@ def covariance_map(q_a: float | Array, q_b: float | Array, c: float | Array, sig
 
     ``q_a' = sigma_w2 E[phi(u_a)^2] + sigma_b2`` (likewise ``q_b'``), ``q_ab' = sigma_w2 E[phi(u_a) phi(u_b)]
     + sigma_b2`` and ``c' = q_ab' / sqrt(q_a' q_b')`` (Poole et al. 2016). The variances use
-    :func:`expectation`, the cross term :func:`bivariate_expectation` (closed forms for ReLU);
+    :func:`~helpers.theory.gaussian.gaussian_expectation`, the cross term
+    :func:`~helpers.theory.gaussian.bivariate_expectation` (closed forms for ReLU);
     ``c'`` is clipped to ``[-1, 1]`` against rounding.
     """
     act = get_activation(activation)
@@ -336,7 +210,7 @@ def correlation_map(c: float | Array, sigma_w2: float, sigma_b2: float = 0.0, ac
 
     ``c' = (sigma_w2 E[phi(u_a) phi(u_b)] + sigma_b2) / (sigma_w2 E[phi(u)^2] + sigma_b2)``, the map that
     Poole et al. (2016) and Schoenholz et al. (2016) iterate. ``c = 1`` is always a fixed point; its
-    slope there is :func:`chi1`. For ReLU at zero bias it equals :func:`arccos_kernel`.
+    slope there is :func:`chi1`. For ReLU at zero bias it equals :func:`~helpers.theory.gaussian.arccos_kernel`.
     """
     act = get_activation(activation)
     sw = _checks.finite_float(sigma_w2, "sigma_w2", non_negative=True)
@@ -436,7 +310,7 @@ def critical_line(activation: str | Activation = "tanh", q: Array | None = None)
     if act.name in _HOMOGENEOUS:
         d2 = np.full_like(qq, _homogeneous_factor(act))
     else:
-        d2 = np.asarray(expectation(lambda u: act.df(u) ** 2, qq))
+        d2 = np.asarray(gaussian_expectation(lambda u: act.df(u) ** 2, qq))
     with np.errstate(divide="ignore"):
         sw = 1.0 / d2
     sb = qq - sw * _second_moment(act, qq)
@@ -460,7 +334,7 @@ def critical_sigma_w2(sigma_b2: float | Array, activation: str | Activation = "t
         return _scalar_or_array(value, sigma_b2)
 
     def excess(q):
-        d2 = np.asarray(expectation(lambda u: act.df(u) ** 2, q))
+        d2 = np.asarray(gaussian_expectation(lambda u: act.df(u) ** 2, q))
         return q - _second_moment(act, q) / d2 - sb
 
     lo, hi = np.full(sb.shape, math.log(1e-12)), np.full(sb.shape, math.log(1e4))
@@ -471,11 +345,11 @@ def critical_sigma_w2(sigma_b2: float | Array, activation: str | Activation = "t
         above = excess(np.exp(mid)) >= 0.0
         hi, lo = np.where(above, mid, hi), np.where(above, lo, mid)
     qq = np.exp(0.5 * (lo + hi))
-    value = np.where(ok, 1.0 / np.asarray(expectation(lambda u: act.df(u) ** 2, qq)), np.nan)
+    value = np.where(ok, 1.0 / np.asarray(gaussian_expectation(lambda u: act.df(u) ** 2, qq)), np.nan)
     if float(act.f(np.zeros(1))[0]) == 0.0:
         # phi(0) = 0: at sigma_b2 = 0, q* = 0 is a fixed point and the critical point is its limit,
         # sigma_w2 = 1 / E[phi'(0)^2] (the average of both one-sided slopes if phi has a kink at 0).
-        limit = 1.0 / float(expectation(lambda u: act.df(u) ** 2, 1e-30))
+        limit = 1.0 / float(gaussian_expectation(lambda u: act.df(u) ** 2, 1e-30))
         value = np.where(sb == 0.0, limit, value)
     return _scalar_or_array(value, sigma_b2)
 
@@ -503,9 +377,9 @@ def phase(sigma_w2: float, sigma_b2: float = 0.0, activation: str | Activation =
     answer is ``"unbounded"``.
     """
     atol = _checks.finite_float(atol, "atol", non_negative=True)
-    value = chi1(sigma_w2, sigma_b2, activation)
-    if not math.isfinite(value):
+    if not math.isfinite(q_star(sigma_w2, sigma_b2, activation)):
         return "unbounded"
+    value = chi1(sigma_w2, sigma_b2, activation)
     if abs(value - 1.0) <= atol:
         return "critical"
     return "ordered" if value < 1.0 else "chaotic"
@@ -549,7 +423,7 @@ def predicted_pair(depth: int, sigma_w2: float, sigma_b2: float = 0.0, activatio
     Layer 1 sees the inputs themselves: with ``m_a = |x_a|^2 / n_0`` and the input cosine similarity
     ``rho``, ``q_a^(1) = sigma_w2 m_a + sigma_b2`` and ``q_ab^(1) = sigma_w2 sqrt(m_a m_b) rho + sigma_b2``.
     Every later layer applies :func:`covariance_map`. ``q_a`` agrees with
-    :func:`helpers.theory.predicted_variances`.
+    :func:`helpers.theory.signal.predicted_variances`.
     """
     depth = _checks.positive_int(depth, "depth")
     act = get_activation(activation)
@@ -572,63 +446,3 @@ def predicted_pair(depth: int, sigma_w2: float, sigma_b2: float = 0.0, activatio
     return PairPrediction(qa, qb, c)
 
 
-# -- finite random networks, drawn as the theory assumes -----------------------------------------
-def random_network(sizes, rng: np.random.Generator, *, sigma_w2: float, sigma_b2: float = 0.0,
-                   activation: str | Activation = "tanh", weights: str = "gaussian", dtype=np.float64):
-    """A :class:`helpers.network.MLP` drawn as in mean-field theory, every layer activated.
-
-    ``weights="gaussian"``: ``W_ij ~ N(0, sigma_w2 / fan_in)``; ``weights="orthogonal"``: a Haar-random
-    (semi-)orthogonal matrix times ``sqrt(sigma_w2)`` (Saxe et al. 2013), the same ``sigma_w2`` for square
-    layers. Biases are *random*, ``b_i ~ N(0, sigma_b2)`` (Poole et al. 2016), not a constant, and
-    ``activate_output=True`` so that every layer, the last included, computes ``phi(W h + b)``.
-    """
-    from .initializers import normal, orthogonal
-    from .network import MLP
-
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, (list, tuple)) or len(sizes) < 2:
-        raise ValueError(f"sizes must be a list of at least two layer widths such as [100, 100, 100], got {sizes!r}")
-    sizes = [_checks.positive_int(n, f"sizes[{i}]") for i, n in enumerate(sizes)]
-    rng = _checks.generator(rng)
-    sw = _checks.finite_float(sigma_w2, "sigma_w2", positive=True)
-    sb = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
-    _checks.choice(weights, "weights", ("gaussian", "orthogonal"))
-    dtype = _checks.float_dtype(dtype)
-    act = get_activation(activation)
-    ws, bs = [], []
-    for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        if weights == "gaussian":
-            w = normal((n_out, n_in), rng, std=math.sqrt(sw / n_in), dtype=dtype)
-        else:
-            w = orthogonal((n_out, n_in), rng, gain=math.sqrt(sw), dtype=dtype)
-        ws.append(w)
-        bs.append(normal((n_out,), rng, std=math.sqrt(sb), dtype=dtype))
-    return MLP(ws, bs, act, activate_output=True)
-
-
-@dataclass
-class MeasuredPropagation:
-    """Per-layer statistics of a finite network: ``q[l, i]`` = mean of ``z_i^2`` over units at layer
-    ``l + 1`` for input ``i``; ``c[l, i, j]`` = the correlation ``sum z_i z_j / sqrt(sum z_i^2 sum z_j^2)``."""
-
-    q: Array
-    c: Array
-
-
-def measure_propagation(net, x: Array) -> MeasuredPropagation:
-    """Run ``x`` (shape ``(batch, n_0)``) through ``net`` and measure ``q`` and ``c`` at every layer.
-
-    These are the finite-width counterparts of the mean-field ``q^(l)`` and ``c^(l)`` (Poole et al. 2016
-    define them the same way, as averages over the units of one layer, uncentred).
-    """
-    from .network import MLP, forward
-
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
-    _, cache = forward(net, _checks.array(x, "x", ndim=2))
-    with np.errstate(over="ignore", invalid="ignore"):
-        pre = np.stack(cache.pre)  # (L, batch, n)
-        gram = np.einsum("lin,ljn->lij", pre, pre) / pre.shape[-1]
-        q = np.einsum("lii->li", gram).copy()
-        norm = np.sqrt(np.maximum(q, np.finfo(float).tiny))
-        c = np.clip(gram / (norm[:, :, None] * norm[:, None, :]), -1.0, 1.0)
-    return MeasuredPropagation(q, c)

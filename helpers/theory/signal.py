@@ -1,0 +1,189 @@
+"""One input through a wide random network: variances forward and backward, layer by layer.
+
+Notation (Poole et al. 2016): ``sigma_w2 = fan_in * Var[W]`` and ``sigma_b2 = Var[b]``. For a layer
+``z_l = W_l phi(z_{l-1}) + b_l`` with independent zero-mean weights, the variance of a pre-activation
+obeys the *length map*
+
+    q_l = sigma_w2 * E[phi(z)^2] + sigma_b2,   z ~ N(0, q_{l-1}),
+
+which for ``phi = identity`` is ``q_l = sigma_w2 q_{l-1}`` (LeCun et al. 1998; Glorot & Bengio 2010)
+and for ReLU ``q_l = sigma_w2 q_{l-1} / 2`` (He et al. 2015). Backward, the variance of
+``delta = dL/dz`` is multiplied per layer by ``chi = sigma_w2 * E[phi'(z)^2]`` (:func:`backward_factor`).
+:func:`predicted_profile` runs both recursions for any widths and any per-layer weight variances.
+These are statements about averages over random networks; a single finite network fluctuates
+around them (:mod:`helpers.theory.fluctuations`; Hanin & Rolnick 2018).
+
+Argument conventions, the same across :mod:`helpers.theory`: a *variance* is ``sigma_w2`` (never a
+gain; a gain ``g`` is ``sigma_w2 = g**2``), the bias variance is always ``sigma_b2``, and where both
+appear positionally the order is ``sigma_w2, sigma_b2, activation``; where ``activation`` directly
+follows ``sigma_w2``, ``sigma_b2`` is keyword-only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import _checks
+from ..activations import Activation, get_activation
+from .gaussian import gaussian_expectation
+
+
+def second_moment(activation: str | Activation, variance: float) -> float:
+    """E[phi(z)^2] for z ~ N(0, variance); exact for identity, ReLU and leaky ReLU."""
+    act = get_activation(activation)
+    variance = _checks.finite_float(variance, "variance", non_negative=True)
+    if act.name == "identity":
+        return variance
+    if act.name == "relu":
+        return variance / 2.0
+    if act.name == "leaky_relu":
+        return variance * (1.0 + act.slope**2) / 2.0
+    return float(gaussian_expectation(lambda z: act.f(z) ** 2, variance))
+
+
+def derivative_second_moment(activation: str | Activation, variance: float) -> float:
+    """``E[phi'(z)^2]`` for ``z ~ N(0, variance)``: exact for identity (1), ReLU (1/2), leaky ReLU ((1+a^2)/2).
+
+    This is the factor one layer's nonlinearity contributes to the backward variance (Glorot &
+    Bengio 2010, eqs. 7-10 in the linear regime; He et al. 2015 for ReLU). For the sigmoid it is
+    at most 1/16, since ``sigmoid' <= 1/4``. At ``variance = 0`` it is ``phi'(0)^2`` (ReLU: 0,
+    leaky ReLU: ``a^2``, taking the left derivative at the kink as the layers do).
+    """
+    act = get_activation(activation)
+    variance = _checks.finite_float(variance, "variance", non_negative=True)
+    if act.name == "identity":
+        return 1.0
+    if act.name == "relu":
+        return 0.5 if variance > 0 else 0.0
+    if act.name == "leaky_relu":
+        return (1.0 + act.slope**2) / 2.0 if variance > 0 else act.slope**2
+    return float(gaussian_expectation(lambda z: act.df(z) ** 2, variance))
+
+
+def length_map(q: float, sigma_w2: float, activation: str | Activation = "tanh", *, sigma_b2: float = 0.0) -> float:
+    """One step of the length map: ``sigma_w2 * E[phi(z)^2] + sigma_b2`` with z ~ N(0, q)."""
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", non_negative=True)
+    sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
+    return sigma_w2 * second_moment(activation, q) + sigma_b2
+
+
+def backward_factor(q: float, sigma_w2: float, activation: str | Activation = "tanh") -> float:
+    """``chi = sigma_w2 * E[phi'(z)^2]``, ``z ~ N(0, q)``: the per-layer factor of the gradient variance.
+
+    For a square layer, ``Var[delta^{(l)}] = chi * Var[delta^{(l+1)}]`` (the chi_1 of Poole et al. 2016;
+    Schoenholz et al. 2017): gradients vanish over depth when chi < 1 and explode when chi > 1.
+    """
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", non_negative=True)
+    return sigma_w2 * derivative_second_moment(activation, q)
+
+
+def predicted_variances(depth: int, sigma_w2: float, activation: str | Activation = "relu", *,
+                        input_second_moment: float = 1.0, sigma_b2: float = 0.0) -> np.ndarray:
+    """Predicted pre-activation variance ``q_l`` of layers 1..depth of an infinitely wide network.
+
+    Layer 1 sees the raw input, so ``q_1 = sigma_w2 * E[x^2] + sigma_b2``; every later layer applies
+    :func:`length_map` to the previous one. Returns an array of length ``depth``; once a variance
+    overflows, the deeper ones are ``inf``.
+    """
+    depth = _checks.positive_int(depth, "depth")
+    m0 = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
+    sigma_w2 = _checks.finite_float(sigma_w2, "sigma_w2", non_negative=True)
+    sigma_b2 = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
+    act = get_activation(activation)
+    q = np.empty(depth)
+    q[0] = sigma_w2 * m0 + sigma_b2
+    with np.errstate(over="ignore", invalid="ignore"):
+        for layer in range(1, depth):
+            prev = q[layer - 1]
+            q[layer] = length_map(prev, sigma_w2, act, sigma_b2=sigma_b2) if np.isfinite(prev) else np.inf
+    return q
+
+
+@dataclass
+class Profile:
+    """Predicted per-layer second moments (arrays over layers 1..L, 0-based).
+
+    ``preactivation`` is q_l = Var[z^(l)], ``activation`` is E[(h^(l))^2] and ``gradient`` is
+    Var[delta^(l)], delta = dL/dz; all are averages over random networks of infinite width.
+    """
+
+    preactivation: np.ndarray
+    activation: np.ndarray
+    gradient: np.ndarray
+
+
+def _sequence(values: object, name: str, length: int | None = None) -> list:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray):
+        raise TypeError(f"{name} must be a sequence, got {type(values).__name__}")
+    if length is not None and len(values) != length:
+        raise ValueError(f"{name} must have one entry per layer ({length}), got {len(values)}")
+    return list(values)
+
+
+def predicted_profile(sizes: Sequence[int], weight_variances: Sequence[float], activation: str | Activation = "tanh", *,
+                      input_second_moment: float = 1.0, output_gradient_variance: float = 1.0,
+                      activate_output: bool = False, sigma_b2: float = 0.0) -> Profile:
+    """Per-layer variances predicted by the variance argument, forward and backward, for any widths.
+
+    ``sizes`` is ``[n_0, ..., n_L]`` and ``weight_variances[l-1]`` is ``v_l = Var[W^(l)]`` (not a gain,
+    not ``sigma_w2``: ``v_l = sigma_w2 / fan``). With zero-mean independent weights and z ~ N(0, q_l):
+
+    * forward: q_1 = n_0 v_1 E[x^2] + sigma_b2, then q_{l+1} = n_l v_{l+1} E[phi(z^(l))^2] + sigma_b2;
+    * backward: Var[delta^(l)] = n_{l+1} v_{l+1} E[phi'(z^(l))^2] Var[delta^(l+1)].
+
+    With ``activation="identity"`` this is Glorot & Bengio's (2010) linear regime (their eqs. 5 and 6:
+    products of n_{l-1} Var[W^(l)] forward and of n_l Var[W^(l)] backward); for (leaky) ReLU it is
+    He et al.'s (2015) eqs. 7-15; with any phi it is the mean-field recursion of Poole et al. (2016)
+    and Schoenholz et al. (2017). ``output_gradient_variance`` is Var[dL/dh^(L)] at the top; the last
+    layer is linear unless ``activate_output``. Note E[phi^2], not Var[phi]: a non-zero activation
+    mean feeds the next layer's variance. Once a variance overflows, the rest of that pass is ``inf``
+    (forward) or NaN (backward, through an overflowed layer).
+    """
+    sizes = _sequence(sizes, "sizes")
+    if len(sizes) < 2:
+        raise TypeError(f"sizes must be a sequence of at least two layer widths, got {sizes!r}")
+    sizes = [_checks.positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
+    depth = len(sizes) - 1
+    v = [_checks.finite_float(float(w), f"weight_variances[{i}]", non_negative=True)
+         for i, w in enumerate(_sequence(weight_variances, "weight_variances", depth))]
+    m0 = _checks.finite_float(input_second_moment, "input_second_moment", non_negative=True)
+    g_top = _checks.finite_float(output_gradient_variance, "output_gradient_variance", non_negative=True)
+    sb = _checks.finite_float(sigma_b2, "sigma_b2", non_negative=True)
+    act = get_activation(activation)
+    activated = depth if activate_output else depth - 1
+    q, m, grad = np.empty(depth), np.empty(depth), np.empty(depth)
+    d2 = np.full(depth, np.nan)
+    prev = m0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for layer in range(depth):
+            q[layer] = sizes[layer] * v[layer] * prev + sb if np.isfinite(prev) else np.inf
+            if not np.isfinite(q[layer]):
+                q[layer] = m[layer] = prev = np.inf
+                continue
+            m[layer] = second_moment(act, q[layer]) if layer < activated else q[layer]
+            d2[layer] = derivative_second_moment(act, q[layer])
+            prev = m[layer]
+        grad[-1] = g_top * (d2[-1] if activate_output else 1.0)
+        for layer in range(depth - 2, -1, -1):
+            grad[layer] = sizes[layer + 2] * v[layer + 1] * d2[layer] * grad[layer + 1]
+    return Profile(q, m, grad)
+
+
+_ODD_BOUNDED = ("tanh", "softsign")
+
+
+def preserving_gain(activation: str = "tanh", q: float = 1.0) -> float:
+    """The gain g (a gain: ``sigma_w2 = g**2``) that makes q a fixed point of q -> g^2 E[phi(z)^2], z ~ N(0, q).
+
+    g = sqrt(q / E[phi(z)^2]). Square layers drawn with Var[W] = g^2 / n then keep Var[z] = q from
+    layer to layer (Poole et al. 2016). Because |tanh(z)| < |z|, E[tanh(z)^2] < q and g > 1 for every
+    q > 0; PyTorch's ``calculate_gain("tanh") = 5/3`` is one such number, chosen without a stated q.
+    The fixed point for a given variance is :func:`helpers.theory.meanfield.q_star`.
+    """
+    _checks.choice(activation, "activation", _ODD_BOUNDED)
+    q = _checks.finite_float(q, "q", positive=True)
+    return math.sqrt(q / second_moment(activation, q))
