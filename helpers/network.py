@@ -48,7 +48,7 @@ class MLP(Sequential):
 
     @property
     def weights(self) -> ParamView:
-        """Per-layer weight arrays, live: in-place updates and ``weights[i] = W`` change the network."""
+        """The per-layer weight arrays; in-place updates and ``weights[i] = W`` change the network."""
         return ParamView(self.dense, "weight")
 
     @property

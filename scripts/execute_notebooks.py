@@ -13,6 +13,7 @@ pre-rendered lab instead. `make outputs` runs this for every chapter.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,11 @@ from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The kernels run with two BLAS threads, as under nbval (tests/conftest.py): the same outputs, and no
+# oversubscription of a 2-core machine that is busy with other work.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "2")
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
