@@ -74,13 +74,14 @@ def test_lab_settings_and_callbacks():
     lab = M.lab(n_hidden=8, n_seeds=2)
     assert lab.n_settings <= 48
     d = lab.data(cell="LSTM", init="gaussian", spectral_radius=1.1, seq_len=30)
-    assert d["norms"].shape == (2, 31) and d["eig"].shape == (8,)
+    assert d["norms"].shape == (2, 31) and d["typical"].shape == (31,)
     fig = lab.figure(cell="ReLU RNN", init="identity", spectral_radius=1.1, seq_len=30)
-    assert len(fig.axes) == 2
+    assert len(fig.axes) == 1 and fig.axes[0].get_xlim() == (0.0, 30.0)
     assert "ReLU RNN" in lab.alt(lab.params(cell="ReLU RNN"))
     live = lab.live()
     live.controls["cell"].value = "LSTM"
     assert live.params["cell"] == "LSTM"
+    np.testing.assert_array_equal(live.data["norms"], lab.data(**live.params)["norms"])
 
 
 def test_bad_inputs_name_the_parameter():
