@@ -147,8 +147,12 @@ def lstm_bias(n_hidden: int, rng: np.random.Generator | None = None, *, forget_b
 # --------------------------------------------------------------------------------------------
 # The cells
 # --------------------------------------------------------------------------------------------
-class _Recurrent(Layer):
-    """Shared machinery: parameter checks, input projection, gradient sums over batch and time."""
+class RecurrentCell(Layer):
+    """Base of the recurrent cells: parameter checks, input projection, gradient sums over batch and time.
+
+    A subclass sets ``gates`` (the number of ``n_hidden``-row blocks of ``weight_ih`` and ``weight_hh``)
+    and implements ``forward`` over a sequence and ``backward`` through time.
+    """
 
     gates = 1
 
@@ -235,7 +239,7 @@ class _Recurrent(Layer):
         return self._dx(da)
 
 
-class SimpleRNN(_Recurrent):
+class SimpleRNN(RecurrentCell):
     """Elman (1990) recurrence ``h_t = phi(x_t W_ih^T + h_{t-1} W_hh^T + b)`` over a whole sequence.
 
     Backward through time (Werbos 1990; Rumelhart et al. 1986): with ``g_t = dL/dh_t`` (from the
@@ -283,7 +287,7 @@ class SimpleRNN(_Recurrent):
             return self._input_grads(da)
 
 
-class LSTM(_Recurrent):
+class LSTM(RecurrentCell):
     """Long short-term memory (Hochreiter & Schmidhuber 1997) with a forget gate (Gers et al. 2000).
 
     With ``a_t = x_t W_ih^T + h_{t-1} W_hh^T + b`` split into four blocks (PyTorch's order)::
@@ -353,7 +357,7 @@ class LSTM(_Recurrent):
             return self._input_grads(da)
 
 
-class GRU(_Recurrent):
+class GRU(RecurrentCell):
     """Gated recurrent unit (Cho et al. 2014), PyTorch's form with two biases::
 
         r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)
@@ -513,7 +517,7 @@ def gru(n_in: int, n_hidden: int, rng: np.random.Generator, *, update_bias: floa
     return GRU(w_ih, _stack(w_hh, ensemble), _stack(b, ensemble), np.zeros(w_ih.shape[:-1]))
 
 
-def make_cell(cell: str, n_in: int, n_hidden: int, rng: np.random.Generator, **kwargs) -> _Recurrent:
+def make_cell(cell: str, n_in: int, n_hidden: int, rng: np.random.Generator, **kwargs) -> RecurrentCell:
     """:func:`simple_rnn`, :func:`lstm` or :func:`gru` by name (``cell`` one of ``CELLS``)."""
     _checks.choice(cell, "cell", CELLS)
     return {"rnn": simple_rnn, "lstm": lstm, "gru": gru}[cell](n_in, n_hidden, rng, **kwargs)
