@@ -444,7 +444,8 @@ class RecurrentDefault:
     ``weight_ih`` is ``(G n, n_in)``, ``weight_hh`` is ``(G n, n)`` and ``bias`` the *total* bias
     ``(G n,)`` (PyTorch adds two bias vectors, ``bias_ih + bias_hh``). ``var_*`` are the exact
     variances of one entry; ``forget_bias`` the value (or mean) of the LSTM's forget-gate bias;
-    ``recurrent`` says what structure ``weight_hh`` has.
+    ``recurrent`` says what structure ``weight_hh`` has. In :func:`recurrent_defaults_table` the columns are
+    these variances, the structure of ``W_hh``, the total bias and ``b_f``, the forget-gate bias.
     """
 
     framework: str
@@ -478,10 +479,10 @@ def recurrent_default(framework: str, cell: str, n_in: int, n_hidden: int) -> Re
     if framework == "pytorch":
         call = "torch.nn.RNN(n_in, n)" if cell == "rnn" else "torch.nn.LSTM(n_in, n)"
         return RecurrentDefault(framework, cell, call, 1 / (3 * n), 1 / (3 * n), 2 / (3 * n), forget,
-                                "uniform entries, not orthogonal")
+                                "uniform, not orthogonal")
     if framework == "keras":
         call = "keras.layers.SimpleRNN(n)" if cell == "rnn" else "keras.layers.LSTM(n)"
-        structure = "orthogonal" if g == 1 else f"orthonormal columns over all {g} gates"
+        structure = "orthogonal" if g == 1 else f"orthonormal over all {g} gates"
         return RecurrentDefault(framework, cell, call, 2 / (n_in + g * n), 1 / (g * n), 0.0, forget, structure)
     call = "flax.linen.SimpleCell(n)" if cell == "rnn" else "flax.linen.LSTMCell(n)"
     return RecurrentDefault(framework, cell, call, 1 / n_in, 1 / n, 0.0, forget,
@@ -526,7 +527,7 @@ def recurrent_default_init(framework: str, cell: str, n_in: int, n_hidden: int, 
 def recurrent_defaults_table(n_in: int, n_hidden: int) -> str:
     """The default recurrent layers of the three frameworks as a Markdown table, for ``n_in`` inputs
     and ``n_hidden`` units (variances as numbers, with the rule that gives them)."""
-    rows = ["| layer | Var[W_ih] | Var[W_hh] | W_hh structure | Var[total bias] | forget bias |",
+    rows = ["| layer | Var W_ih | Var W_hh | W_hh | Var b (total) | b_f |",
             "|---|---|---|---|---|---|"]
     for cell in RECURRENT_CELLS:
         g = _GATES[cell]
