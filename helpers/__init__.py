@@ -5,7 +5,8 @@ Three layers, each importing only the ones above it in this list:
 1. **Core** - :mod:`~helpers.initializers` (PyTorch's names and conventions), :mod:`~helpers.activations`,
    :mod:`~helpers.layers` (the layer model: ``Dense``, ``Act``, ``Residual``, ``LayerNorm``,
    ``BatchNorm``, ``Sequential``, each with ``forward`` and ``backward``; weights stacked on a leading
-   axis run many seeds at once), :mod:`~helpers.network` (the MLP as one composition of layers,
+   axis run many seeds at once), :mod:`~helpers.recurrent` (recurrent cells and recurrent
+   initializers), :mod:`~helpers.network` (the MLP as one composition of layers,
    losses, ``stack_mlps``), :mod:`~helpers.optimizers`, :mod:`~helpers.training` (``train`` for one
    network, ``train_ensemble`` for many seeds at once), :mod:`~helpers.diagnostics`, :mod:`~helpers.data`.
 2. **Theory** - :mod:`~helpers.theory`: everything the book predicts, in four modules: Gaussian
@@ -13,8 +14,8 @@ Three layers, each importing only the ones above it in this list:
    the mean-field maps for pairs of inputs and the phase diagram, finite-width fluctuations.
 3. **Chapter experiments** - thin modules, imported as ``from helpers import <module>``, that compose
    core and theory into one chapter's studies: ``symmetry``, ``propagation``, ``layerwise``,
-   ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``jacobian``
-   and the modules of the later chapters.
+   ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``jacobian``,
+   ``memory`` and the modules of the later chapters.
 
 Beside them, the book's machinery: :mod:`~helpers.plotting` (house style), :mod:`~helpers.labs`
 (interactive labs for Jupyter and the static book) and :mod:`~helpers.report` (glue numbers into the
@@ -35,6 +36,8 @@ from .layers import Act, BatchNorm, Dense, Layer, LayerNorm, Residual, Sequentia
 from .network import (MLP, Cache, Grads, accuracy, backward, build_mlp, ensemble_cross_entropy, forward,
                       loss_and_grads, mean_squared_error, predict, random_network, softmax, softmax_cross_entropy,
                       stack_mlps)
+from .recurrent import (GRU, LSTM, LastStep, SimpleRNN, chrono_forget_bias, lstm_bias, memory_time,
+                        recurrent_matrix, spectral_radius)
 from .plotting import PALETTE, decision_regions, healthy_band, loss_curves, per_layer, ridge, show, use_style
 from .report import check, check_close, glue
 from .theory import *  # noqa: F403 - the theory's names, listed in helpers.theory.__all__

@@ -425,3 +425,120 @@ def calls_table() -> str:
             head = f"| {act} | {_VARIANCE_TEXT[act]} |" if i == 0 else "| | |"
             rows.append(f"{head} {lib} | `{call}` |")
     return "\n".join(rows)
+
+
+# -- Recurrent layers --
+# PyTorch: torch/nn/modules/rnn.py (RNNBase.reset_parameters draws every weight and bias from
+# U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))). Keras: keras.layers.SimpleRNN / LSTM
+# (kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
+# unit_forget_bias=True). Flax: flax.linen.recurrent SimpleCell / LSTMCell (kernel_init lecun_normal,
+# recurrent_kernel_init orthogonal, bias_init zeros; one Dense per gate).
+RECURRENT_CELLS = ("rnn", "lstm")
+_GATES = {"rnn": 1, "lstm": 4}
+
+
+@dataclass(frozen=True)
+class RecurrentDefault:
+    """A framework's default recurrent layer in the book's terms (layout of :mod:`helpers.recurrent`).
+
+    ``weight_ih`` is ``(G n, n_in)``, ``weight_hh`` is ``(G n, n)`` and ``bias`` the *total* bias
+    ``(G n,)`` (PyTorch adds two bias vectors, ``bias_ih + bias_hh``). ``var_*`` are the exact
+    variances of one entry; ``forget_bias`` the value (or mean) of the LSTM's forget-gate bias;
+    ``recurrent`` says what structure ``weight_hh`` has. In :func:`recurrent_defaults_table` the columns are
+    these variances, the structure of ``W_hh``, the total bias and ``b_f``, the forget-gate bias.
+    """
+
+    framework: str
+    cell: str
+    call: str
+    var_ih: float
+    var_hh: float
+    var_bias: float
+    forget_bias: float | None
+    recurrent: str
+
+
+def recurrent_default(framework: str, cell: str, n_in: int, n_hidden: int) -> RecurrentDefault:
+    """What ``framework``'s default ``cell`` (``"rnn"`` or ``"lstm"``) draws, as a :class:`RecurrentDefault`.
+
+    * PyTorch ``nn.RNN`` / ``nn.LSTM``: every weight and both biases U[-k, k], ``k = 1/sqrt(n)``
+      (``n = hidden_size``, not the fan-in): Var = 1/(3n) for both weight matrices, 2/(3n) for the
+      total bias; the forget bias has mean 0.
+    * Keras ``SimpleRNN`` / ``LSTM``: the kernel ``(n_in, G n)`` is glorot_uniform over the *whole*
+      concatenated kernel, Var = 2/(n_in + G n); the recurrent kernel ``(n, G n)`` is orthogonal with
+      orthonormal rows, so each entry has variance 1/(G n) and only for the simple RNN is each gate's
+      block orthogonal; bias zeros, forget bias 1 (``unit_forget_bias=True``).
+    * Flax ``SimpleCell`` / ``LSTMCell``: per gate a lecun_normal input kernel (Var = 1/n_in) and an
+      orthogonal ``(n, n)`` recurrent kernel; biases zero, so the forget bias is 0.
+    """
+    framework = _framework(framework)
+    _checks.choice(cell, "cell", RECURRENT_CELLS)
+    n_in, n = _checks.positive_int(n_in, "n_in"), _checks.positive_int(n_hidden, "n_hidden")
+    g = _GATES[cell]
+    forget = None if cell == "rnn" else {"pytorch": 0.0, "keras": 1.0, "flax": 0.0}[framework]
+    if framework == "pytorch":
+        call = "torch.nn.RNN(n_in, n)" if cell == "rnn" else "torch.nn.LSTM(n_in, n)"
+        return RecurrentDefault(framework, cell, call, 1 / (3 * n), 1 / (3 * n), 2 / (3 * n), forget,
+                                "uniform, not orthogonal")
+    if framework == "keras":
+        call = "keras.layers.SimpleRNN(n)" if cell == "rnn" else "keras.layers.LSTM(n)"
+        structure = "orthogonal" if g == 1 else f"orthonormal over all {g} gates"
+        return RecurrentDefault(framework, cell, call, 2 / (n_in + g * n), 1 / (g * n), 0.0, forget, structure)
+    call = "flax.linen.SimpleCell(n)" if cell == "rnn" else "flax.linen.LSTMCell(n)"
+    return RecurrentDefault(framework, cell, call, 1 / n_in, 1 / n, 0.0, forget,
+                            "orthogonal" if g == 1 else "orthogonal per gate")
+
+
+def recurrent_default_init(framework: str, cell: str, n_in: int, n_hidden: int, rng: np.random.Generator,
+                           *, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Draw ``{"weight_ih", "weight_hh", "bias"}`` as the framework's default recurrent layer does.
+
+    The arrays are in the book's layout (see :class:`RecurrentDefault`) and can be passed to
+    :class:`helpers.recurrent.SimpleRNN` or :class:`helpers.recurrent.LSTM` directly.
+    """
+    spec = recurrent_default(framework, cell, n_in, n_hidden)
+    rng = _checks.generator(rng)
+    dtype = _checks.float_dtype(dtype)
+    n, g = n_hidden, _GATES[cell]
+    if spec.framework == "pytorch":
+        k = 1.0 / math.sqrt(n)
+        w_ih = rng.uniform(-k, k, size=(g * n, n_in))
+        w_hh = rng.uniform(-k, k, size=(g * n, n))
+        bias = rng.uniform(-k, k, size=g * n) + rng.uniform(-k, k, size=g * n)   # bias_ih + bias_hh
+    elif spec.framework == "keras":
+        kernel = variance_scaling((g * n, n_in), rng, mode="fan_avg", distribution="uniform")
+        w_ih = kernel
+        # Keras draws the recurrent kernel in its own layout (n, G n): orthonormal rows
+        from .initializers import orthogonal
+        w_hh = orthogonal((n, g * n), rng).T
+        bias = np.zeros(g * n)
+    else:
+        from .initializers import orthogonal
+        w_ih = np.concatenate([variance_scaling((n, n_in), rng, mode="fan_in", distribution="truncated_normal")
+                               for _ in range(g)])
+        w_hh = np.concatenate([orthogonal((n, n), rng) for _ in range(g)])
+        bias = np.zeros(g * n)
+    if spec.forget_bias:
+        bias[n:2 * n] = spec.forget_bias
+    return {"weight_ih": w_ih.astype(dtype, copy=False), "weight_hh": w_hh.astype(dtype, copy=False),
+            "bias": bias.astype(dtype, copy=False)}
+
+
+def recurrent_defaults_table(n_in: int, n_hidden: int) -> str:
+    """The default recurrent layers of the three frameworks as a Markdown table, for ``n_in`` inputs
+    and ``n_hidden`` units (variances as numbers, with the rule that gives them)."""
+    rows = ["| layer | Var W_ih | Var W_hh | W_hh | Var b (total) | b_f |",
+            "|---|---|---|---|---|---|"]
+    for cell in RECURRENT_CELLS:
+        g = _GATES[cell]
+        gn = "n" if g == 1 else f"{g}n"
+        rules = {"pytorch": ("1/(3n)", "1/(3n)", "2/(3n)"), "keras": (f"2/(n_in+{gn})", "1/n" if g == 1 else f"1/({gn})", None),
+                 "flax": ("1/n_in", "1/n", None)}
+        for fw in FRAMEWORKS:
+            s = recurrent_default(fw, cell, n_in, n_hidden)
+            r = rules[fw]
+            forget = "-" if s.forget_bias is None else f"{s.forget_bias:g}"
+            bias = "0" if r[2] is None else f"{r[2]} = {s.var_bias:.4f}"
+            rows.append(f"| `{s.call}` | {r[0]} = {s.var_ih:.4f} | {r[1]} = {s.var_hh:.4f} | {s.recurrent} | "
+                        f"{bias} | {forget} |")
+    return "\n".join(rows)

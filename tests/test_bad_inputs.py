@@ -418,6 +418,70 @@ row("glue-fmt", lambda: H.glue("x", "text", "{:.2f}"), ValueError, r"fmt '\{:.2f
 row("check-claim", lambda: H.check(True, None), ValueError, r"claim must be")
 row("check_close-rtol", lambda: H.check_close(1.0, 1.0, rtol=NAN), ValueError, r"rtol must be a finite number")
 
+# -- recurrent cells and initializers, the recurrent chapter's experiments -------------------------
+from helpers import frameworks as _fw  # noqa: E402
+from helpers import memory as _mem  # noqa: E402
+from helpers import recurrent as _rec  # noqa: E402
+
+row("SimpleRNN-weight_hh-shape", lambda: H.SimpleRNN(np.zeros((4, 2)), np.zeros((3, 3))), ValueError,
+    r"weight_hh must have shape \(4, 4\)")
+row("SimpleRNN-weight_ih-1d", lambda: H.SimpleRNN(np.zeros(4), np.zeros((4, 4))), ValueError, r"weight_ih must have shape")
+row("SimpleRNN-activation", lambda: H.SimpleRNN(np.zeros((4, 2)), np.zeros((4, 4)), activation="swish"), ValueError,
+    r"activation")
+row("SimpleRNN-bias-shape", lambda: H.SimpleRNN(np.zeros((4, 2)), np.zeros((4, 4)), np.zeros(3)), ValueError,
+    r"bias must have shape \(4,\)")
+row("SimpleRNN-x-2d", lambda: _rec.simple_rnn(2, 3, R(0)).forward(np.zeros((4, 2))), ValueError, r"x must have shape")
+row("SimpleRNN-x-features", lambda: _rec.simple_rnn(2, 3, R(0)).forward(np.zeros((1, 4, 5))), ValueError,
+    r"x must have shape \(batch, T, 2\)")
+row("SimpleRNN-ensemble-x", lambda: _rec.simple_rnn(2, 3, R(0), ensemble=2).forward(np.zeros((3, 1, 4, 2))), ValueError,
+    r"x must have shape \(E=2")
+row("SimpleRNN-h0-shape", lambda: _rec.simple_rnn(2, 3, R(0)).forward(np.zeros((1, 4, 2)), h0=np.zeros(3)), ValueError,
+    r"h0 must have shape \(1, 3\)")
+row("SimpleRNN-backward-first", lambda: _rec.simple_rnn(2, 3, R(0)).backward(np.zeros((1, 4, 3))), RuntimeError,
+    r"needs a forward pass first")
+row("LSTM-weight_ih-rows", lambda: H.LSTM(np.zeros((6, 2)), np.zeros((6, 1))), ValueError, r"weight_ih must have 4 \* n_hidden rows")
+row("LSTM-c0-shape", lambda: _rec.lstm(2, 3, R(0)).forward(np.zeros((1, 4, 2)), c0=np.zeros((2, 3))), ValueError,
+    r"c0 must have shape")
+row("GRU-bias_hh-shape", lambda: H.GRU(np.zeros((6, 2)), np.zeros((6, 2)), None, np.zeros(5)), ValueError,
+    r"bias_hh must have shape \(6,\)")
+row("GRU-dy-shape", lambda: (lambda c: (c.forward(np.zeros((1, 2, 2))), c.backward(np.zeros((1, 3, 2)))))(
+    _rec.gru(2, 2, R(0))), ValueError, r"dy must have the output's shape")
+row("LastStep-1d", lambda: H.LastStep().forward(np.zeros(3)), ValueError, r"x must have shape \(\.\.\., T, n\)")
+row("recurrent_matrix-kind", lambda: H.recurrent_matrix("unitary", 4, R(0)), ValueError, r"kind must be one of")
+row("recurrent_matrix-n", lambda: H.recurrent_matrix("orthogonal", 0, R(0)), ValueError, r"n must be a positive integer")
+row("recurrent_matrix-radius", lambda: H.recurrent_matrix("gaussian", 4, R(0), spectral_radius=NAN), ValueError,
+    r"spectral_radius must be finite")
+row("recurrent_matrix-negative-radius", lambda: H.recurrent_matrix("identity", 4, spectral_radius=-1.0), ValueError,
+    r"spectral_radius must be > 0")
+row("recurrent_matrix-rng", lambda: H.recurrent_matrix("gaussian", 4, None), TypeError, r"rng must be a numpy")
+row("spectral_radius-square", lambda: H.spectral_radius(np.zeros((2, 3))), ValueError, r"w must be a square matrix")
+row("memory_time-nan", lambda: H.memory_time(NAN), ValueError, r"bias must be finite")
+row("chrono_forget_bias-t_max", lambda: H.chrono_forget_bias(4, 2.0, R(0)), ValueError, r"t_max must be > 2")
+row("chrono_forget_bias-n_hidden", lambda: H.chrono_forget_bias(0, 10.0, R(0)), ValueError, r"n_hidden must be a positive")
+row("lstm_bias-chrono-no-t_max", lambda: H.lstm_bias(3, R(0), forget_bias="chrono"), ValueError, r"t_max must be given")
+row("lstm_bias-name", lambda: H.lstm_bias(3, forget_bias="ones"), ValueError, r"forget_bias must be one of 'chrono'")
+row("lstm_bias-type", lambda: H.lstm_bias(3, forget_bias=None), TypeError, r"forget_bias must be a number or 'chrono'")
+row("simple_rnn-recurrent", lambda: _rec.simple_rnn(2, 3, R(0), recurrent="eye"), ValueError, r"recurrent must be one of")
+row("lstm-ensemble", lambda: _rec.lstm(2, 3, R(0), ensemble=0), ValueError, r"ensemble must be a positive integer")
+row("gru-update_bias", lambda: _rec.gru(2, 3, R(0), update_bias=INF), ValueError, r"update_bias must be finite")
+row("make_cell-cell", lambda: _rec.make_cell("transformer", 2, 3, R(0)), ValueError, r"cell must be one of")
+row("gradient_by_lag-state", lambda: _mem.gradient_by_lag(_rec.simple_rnn(2, 3, R(0)), np.zeros((1, 3, 2)), R(0), state="z"),
+    ValueError, r"state must be one of")
+row("gradient_norms-seq_len", lambda: _mem.gradient_norms("rnn", 0, R(0)), ValueError, r"seq_len must be a positive")
+row("gradient_norms-input_scale", lambda: _mem.gradient_norms("rnn", 5, R(0), input_scale=0.0), ValueError,
+    r"input_scale must be > 0")
+row("forget_decay-lags", lambda: _mem.forget_decay(np.zeros(3), np.zeros((2, 2))), ValueError, r"lags must be 1-dimensional")
+row("fitted_memory_time-shapes", lambda: _mem.fitted_memory_time(np.ones(3), np.ones(4)), ValueError, r"norms and lags")
+row("adding_problem-seq_len", lambda: _mem.adding_problem(4, 1, R(0)), ValueError, r"seq_len must be at least 2")
+row("adding_problem-n", lambda: _mem.adding_problem(0, 10, R(0)), ValueError, r"n must be a positive integer")
+row("train_adding-setups", lambda: _mem.train_adding({}, 10, R(0)), ValueError, r"setups must be a non-empty dict")
+row("train_adding-steps", lambda: _mem.train_adding({"a": {}}, 10, R(0), steps=0), ValueError, r"steps must be a positive")
+row("lab_compute-init", lambda: _mem.lab_compute("LSTM", "unitary", 1.0, 10), ValueError, r"init must be one of")
+row("recurrent_default-cell", lambda: _fw.recurrent_default("keras", "gru", 3, 4), ValueError, r"cell must be one of")
+row("recurrent_default-framework", lambda: _fw.recurrent_default("mxnet", "rnn", 3, 4), ValueError, r"framework must be one of")
+row("recurrent_default_init-rng", lambda: _fw.recurrent_default_init("flax", "lstm", 3, 4, 0), TypeError, r"rng must be a numpy")
+row("recurrent_defaults_table-n_in", lambda: _fw.recurrent_defaults_table(0, 4), ValueError, r"n_in must be a positive integer")
+
 
 @pytest.mark.parametrize("call, exc, match", ROWS)
 def test_bad_input_is_rejected_with_a_message_naming_the_parameter(call, exc, match):
@@ -434,7 +498,7 @@ def test_the_table_is_large_and_covers_every_public_core_function():
         if callable(obj) and not name.startswith("_") and inspect.getmodule(obj) is not None
         and inspect.getmodule(obj).__name__.split(".")[1] in {  # helpers.<module>[.<submodule>]
             "initializers", "activations", "layers", "network", "optimizers", "training", "diagnostics", "theory",
-            "data", "plotting", "labs", "report"}
+            "data", "plotting", "labs", "report", "recurrent"}
     }
     # functions with nothing to validate (no arguments a reader could get wrong) or tested elsewhere
     exempt = {"use_style", "show", "MLP", "Cache", "Grads", "History", "LayerStats", "Activation", "LiveLab", "Workspace", "all_labs",
