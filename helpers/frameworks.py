@@ -358,10 +358,8 @@ _RULES = {
                    'nn.init.kaiming_normal_(w, a=0.01, nonlinearity="leaky_relu")',
                    'keras.initializers.VarianceScaling(2 / (1 + 0.01**2), "fan_in")',
                    'nn.initializers.variance_scaling(2 / (1 + 0.01**2), "fan_in", "truncated_normal")'),
-    "tanh": ("xavier_uniform", {"gain": 5.0 / 3.0}, "Glorot uniform, gain 5/3",
-             "nn.init.xavier_uniform_(w, gain=5 / 3)",
-             'keras.initializers.VarianceScaling(25 / 9, "fan_avg", "uniform")',
-             'nn.initializers.variance_scaling(25 / 9, "fan_avg", "uniform")'),
+    "tanh": ("orthogonal", {"gain": 1.0}, "orthogonal, gain 1 (critical point)", "nn.init.orthogonal_(w)",
+             '"orthogonal"', "nn.initializers.orthogonal()"),
     "sigmoid": ("xavier_uniform", {}, "Glorot uniform", "nn.init.xavier_uniform_(w)", '"glorot_uniform"',
                 "nn.initializers.xavier_uniform()"),
     "selu": ("lecun_normal", {}, "LeCun normal", 'nn.init.kaiming_normal_(w, nonlinearity="linear")',
@@ -371,17 +369,22 @@ _RULES = {
 }
 
 
-_VARIANCE_TEXT = {"relu": "2/fan_in", "leaky_relu": "2/((1+a^2) fan_in)", "tanh": "(25/9) 2/(fan_in+fan_out)",
+_VARIANCE_TEXT = {"relu": "2/fan_in", "leaky_relu": "2/((1+a^2) fan_in)", "tanh": "1/fan_in (orthogonal)",
                   "sigmoid": "2/(fan_in+fan_out), then rescaled", "selu": "1/fan_in", "linear": "1/fan_in (square)"}
 
 
 def recommend(activation: str, architecture: str = "plain") -> Recommendation:
     """Initializer to start from, for hidden layers with ``activation`` in ``architecture``.
 
-    * ``"plain"``: deep stack without normalization. ReLU-type: He et al. (2015); tanh: Glorot &
-      Bengio (2010) with PyTorch's gain 5/3, whose length map has a fixed point near q = 1.18
-      instead of decaying to 0; sigmoid: no gain keeps it centred, so Glorot then LSUV (Mishkin &
-      Matas 2015); SELU: LeCun normal (Klambauer et al. 2017); linear: orthogonal (Saxe et al. 2013).
+    * ``"plain"``: deep stack without normalization. ReLU-type: He et al. (2015); tanh: orthogonal
+      weights with gain 1 and zero biases, ``sigma_w^2 = 1, sigma_b^2 = 0``, the critical point
+      ``chi_1 = 1`` of the mean-field theory (Poole et al. 2016; Schoenholz et al. 2017), where
+      neither the forward signal nor the gradient changes exponentially with depth; PyTorch's gain
+      5/3 is in the chaotic phase (``chi_1 = 1.21``: gradients grow about 1.21-fold per layer);
+      orthogonal rather than Gaussian weights for the singular values of deep products (Saxe et al.
+      2014; Pennington et al. 2017); sigmoid: no gain keeps it centred, so Glorot then LSUV (Mishkin &
+      Matas 2016), which fixes the forward pass only; SELU: LeCun normal (Klambauer et al. 2017);
+      linear: orthogonal (Saxe et al. 2014).
     * ``"normalized"``: batch or layer normalization after every linear layer (Ioffe & Szegedy 2015;
       Ba et al. 2016): the forward pass no longer depends on the weight scale, and the same rule
       keeps the effective learning rate sensible; no LSUV needed.

@@ -38,6 +38,19 @@ from .network import LOSSES, MLP, Cache, Grads, backward, forward, predict
 
 OPTIMIZERS = ("sgd", "adam")
 
+ROUNDING_TOL = 1e-12
+"""Largest difference between two units that still counts as "copies, up to rounding".
+
+The symmetry argument says that copies stay *exactly* equal in exact arithmetic. In floating point
+that also needs every copy to be rounded the same way in each matrix product, which depends on
+the linear algebra library: an optimized BLAS may compute the columns of one product in blocks
+with different summation orders, so copies can drift apart by a few units in the last place
+(about 1e-16 per step for weights of order one). Over the few hundred steps of the chapter such
+drifts stay many orders of magnitude below this tolerance, while every mechanism that really
+separates the units (and even a deliberate 1e-6 jitter) stays far above it. Checks that copies
+are copies compare with this tolerance; checks of exact zeros (a gradient that has to pass
+through a zero matrix) need none, because ``0 * x`` is exactly 0 for every finite ``x``."""
+
 
 # -- measuring symmetry -------------------------------------------------------------------------
 
