@@ -16,7 +16,7 @@ reader can move between this book and ``torch.nn.init`` without translating.
 
 Sources: LeCun et al. (1998), "Efficient BackProp"; Glorot & Bengio (2010), "Understanding the
 difficulty of training deep feedforward neural networks"; He et al. (2015), "Delving deep into
-rectifiers"; Saxe et al. (2013), "Exact solutions to the nonlinear dynamics of learning in deep
+rectifiers"; Saxe et al. (2014), "Exact solutions to the nonlinear dynamics of learning in deep
 linear neural networks"; Klambauer et al. (2017), "Self-normalizing neural networks".
 """
 
@@ -253,7 +253,7 @@ def kaiming_uniform(shape, rng, *, a: float = 0.0, mode: str = "fan_in", nonline
 
 
 def orthogonal(shape, rng, *, gain: float = 1.0, dtype=np.float64) -> np.ndarray:
-    """A (semi-)orthogonal matrix scaled by ``gain`` (Saxe et al. 2013), as ``torch.nn.init.orthogonal_``.
+    """A (semi-)orthogonal matrix scaled by ``gain`` (Saxe et al. 2014), as ``torch.nn.init.orthogonal_``.
 
     The shape is flattened to ``(shape[0], prod(shape[1:]))``; the result has orthonormal rows when
     there are fewer rows than columns and orthonormal columns otherwise. The QR factor is sign-corrected

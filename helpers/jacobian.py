@@ -9,7 +9,7 @@ For a network whose every layer computes ``h^(l) = phi(z^(l))``, ``z^(l) = W^(l)
 singular values tell how much each direction of a small input change is stretched on its way to the
 output. Their mean is ``chi_1^L`` in the mean-field limit, with ``chi_1 = sigma_w2 E[phi'(z)^2]``
 (:func:`helpers.theory.meanfield.chi1`); criticality (``chi_1 = 1``) fixes the mean but not the spread.
-*Dynamical isometry* means that all singular values are close to 1 (Saxe et al. 2013). A deep
+*Dynamical isometry* means that all singular values are close to 1 (Saxe et al. 2014). A deep
 linear network with orthogonal weights has it exactly; with Gaussian weights the variance of the
 squared singular values grows linearly with depth; tanh at the critical point with orthogonal
 weights and small ``q*`` comes close; ReLU cannot reach it with either (Pennington et al. 2017).

@@ -1,6 +1,6 @@
-"""Layer-sequential unit-variance initialization (LSUV), Mishkin & Matas (2015), "All you need is a good init".
+"""Layer-sequential unit-variance initialization (LSUV), Mishkin & Matas (2016), "All you need is a good init".
 
-The algorithm, for a network whose weights were first drawn orthonormal (Saxe et al. 2013):
+The algorithm, for a network whose weights were first drawn orthonormal (Saxe et al. 2014):
 
     for each layer l = 1..L, in order:
         repeat (at most ``max_iter`` times):
@@ -60,7 +60,7 @@ def lsuv(net: MLP, x: np.ndarray, *, tol: float = 0.1, max_iter: int = 10, stati
          include_output: bool = True) -> LSUVResult:
     """Rescale each layer of (a copy of) ``net`` so that its output has unit variance on ``x``.
 
-    Mishkin & Matas (2015), Algorithm 1: layer by layer, divide ``W_l`` by the standard deviation of
+    Mishkin & Matas (2016), Algorithm 1: layer by layer, divide ``W_l`` by the standard deviation of
     its output on the calibration batch ``x`` until ``|Var - 1| < tol`` or ``max_iter`` divisions were
     made. The variance is over all units and examples of the batch (``np.var`` of the whole array).
     ``include_output=False`` leaves the last (output) layer as it is. ``net`` is not modified.
@@ -110,8 +110,8 @@ def lsuv_mlp(sizes: Sequence[int], x: np.ndarray, rng: np.random.Generator, *,
              activation: str | Activation = "relu", bias: float = 0.0, **kwargs) -> LSUVResult:
     """Build an MLP with orthonormal weights (gain 1) and apply :func:`lsuv` on the batch ``x``.
 
-    This is the whole method of Mishkin & Matas (2015): orthonormal pre-initialization
-    (Saxe et al. 2013) followed by the layer-sequential rescaling. ``kwargs`` go to :func:`lsuv`.
+    This is the whole method of Mishkin & Matas (2016): orthonormal pre-initialization
+    (Saxe et al. 2014) followed by the layer-sequential rescaling. ``kwargs`` go to :func:`lsuv`.
     """
     net = build_mlp(sizes, rng, activation=activation, init="orthogonal", bias=bias)
     return lsuv(net, x, **kwargs)

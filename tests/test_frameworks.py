@@ -8,7 +8,6 @@ import pytest
 import helpers as H
 from helpers import frameworks as F
 from helpers import lsuv as LS
-from helpers import meanfield as MF
 from helpers import propagation as P
 
 SHAPES = [(256, 512), (512, 256), (64, 32, 3, 3), (16, 8, 5)]
@@ -179,8 +178,8 @@ def test_tanh_rule_is_critical_and_gain_five_thirds_is_chaotic():
     gradient by about 25 (chi_1^19 = 37 at the fixed point, less while q approaches it)."""
     rec = F.recommend("tanh", "plain")
     assert rec.init == "orthogonal" and rec.init_kwargs == {"gain": 1.0}
-    assert MF.chi1(1.0, 0.0, "tanh") == pytest.approx(1.0, abs=1e-9)
-    assert MF.chi1(25 / 9, 0.0, "tanh") == pytest.approx(1.21, abs=0.005)
+    assert H.chi1(1.0, 0.0, "tanh") == pytest.approx(1.0, abs=1e-9)
+    assert H.chi1(25 / 9, 0.0, "tanh") == pytest.approx(1.21, abs=0.005)
     fwd, bwd = _plain_profile(rec.init, rec.init_kwargs, "tanh")
     assert 1 / 20 < fwd[-1] < 1 / 8 and 1 / 20 < bwd[0] < 1 / 8
     fwd53, bwd53 = _plain_profile("xavier_uniform", {"gain": 5 / 3}, "tanh")
@@ -190,8 +189,8 @@ def test_tanh_rule_is_critical_and_gain_five_thirds_is_chaotic():
 def test_tanh_critical_line_with_a_small_bias_keeps_both_passes_flat():
     """sigma_b^2 = 0.05 and sigma_w^2 on the critical line (1.76): both ratios within 4x of 1."""
     sb2 = 0.05
-    sw2 = MF.critical_sigma_w2(sb2, "tanh")
-    assert sw2 == pytest.approx(1.76, abs=0.005) and MF.chi1(sw2, sb2, "tanh") == pytest.approx(1.0, abs=1e-6)
+    sw2 = H.critical_sigma_w2(sb2, "tanh")
+    assert sw2 == pytest.approx(1.76, abs=0.005) and H.chi1(sw2, sb2, "tanh") == pytest.approx(1.0, abs=1e-6)
     x = np.random.default_rng(20).standard_normal((256, 128))
     rng = np.random.default_rng(21)
     net = H.build_mlp([128] * 21, rng, activation="tanh", init="orthogonal", init_kwargs={"gain": math.sqrt(sw2)},
