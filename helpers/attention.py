@@ -363,11 +363,11 @@ def build_transformer(vocab: int, d_model: int, n_heads: int, n_layers: int, max
     * ``placement``: ``"pre"`` - ``x + f(LN(x))`` (Pre-LN; a final layer norm before the head by
       default), ``"post"`` - ``LN(skip * x + f(x))`` (Post-LN, Vaswani et al. 2017; DeepNorm with
       ``skip > 1``), ``"none"`` - ``x + f(x)`` with no layer norm (T-Fixup, ReZero, SkipInit).
-    * ``weight_init``: ``"normal"`` - every weight N(0, ``std``^2) (GPT-2); ``"xavier"`` - Xavier
+    * ``weight_init``: ``"normal"`` - every weight N(0, std^2) with std ``std`` (GPT-2); ``"xavier"`` - Xavier
       normal (Glorot & Bengio 2010) with gain ``value_gain`` for ``W_v``, ``W_1`` and ``out_gain``
       for ``W_o``, ``W_2`` (gain 1 for ``W_q``, ``W_k``). With ``"normal"`` the same two gains
       multiply those matrices' std (``out_gain = 1/sqrt(2 n_layers)`` is GPT-2's scaled init).
-    * embeddings and head: N(0, ``embed_std``^2) and N(0, ``std``^2); biases of the MLP start at 0.
+    * embeddings and head: standard deviations ``embed_std`` and ``std``; biases of the MLP start at 0.
     * ``alpha``: None for a fixed branch scale of 1; a number makes every branch scale a trainable
       scalar starting there (ReZero: 0; SkipInit: zero or a small constant).
     * ``attn_scale``: the score scale, ``1/sqrt(d_k)`` when None.

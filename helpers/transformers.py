@@ -24,6 +24,7 @@ from .initializers import xavier_normal
 from .optimizers import Adam
 from .theory import gaussian_expectation
 
+#: The initialization schemes that :func:`scheme_kwargs` knows, in the order the chapter draws them.
 SCHEMES = ("Post-LN", "Pre-LN", "Pre-LN, GPT-2 scaled", "DeepNorm", "T-Fixup", "ReZero", "SkipInit", "no LN")
 
 
