@@ -143,7 +143,11 @@ def scheme_kwargs(scheme: str, n_layers: int) -> dict:
 
 def build_scheme(scheme: str, n_layers: int, rng: np.random.Generator, *, vocab: int = 16, d_model: int = 64,
                  n_heads: int = 4, max_len: int = 16) -> Transformer:
-    """The stack of :func:`scheme_kwargs` (T-Fixup's embeddings: N(0, d^(-1/2)) times ``(9L)^(-1/4)``)."""
+    """The stack of :func:`scheme_kwargs`.
+
+    T-Fixup's input embedding is N(0, d^(-1/2)) times ``(9L)^(-1/4)``; here it is the sum of a token
+    and a position embedding, each with half that variance.
+    """
     kw = scheme_kwargs(scheme, n_layers)
     if kw.get("embed_std", 0.0) is None:
         kw["embed_std"] = d_model**-0.25 * tfixup_scale(n_layers) / math.sqrt(2)
