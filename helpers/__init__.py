@@ -5,8 +5,9 @@ Three layers, each importing only the ones above it in this list:
 1. **Core** - :mod:`~helpers.initializers` (PyTorch's names and conventions), :mod:`~helpers.activations`,
    :mod:`~helpers.layers` (the layer model: ``Dense``, ``Act``, ``Residual``, ``LayerNorm``,
    ``BatchNorm``, ``Sequential``, each with ``forward`` and ``backward``; weights stacked on a leading
-   axis run many seeds at once), :mod:`~helpers.recurrent` (recurrent cells and recurrent
-   initializers), :mod:`~helpers.network` (the MLP as one composition of layers,
+   axis run many seeds at once), :mod:`~helpers.attention` (the transformer's layers: self-attention,
+   GELU, embeddings, Pre-LN and Post-LN blocks), :mod:`~helpers.recurrent` (recurrent cells and
+   recurrent initializers), :mod:`~helpers.network` (the MLP as one composition of layers,
    losses, ``stack_mlps``), :mod:`~helpers.optimizers`, :mod:`~helpers.training` (``train`` for one
    network, ``train_ensemble`` for many seeds at once), :mod:`~helpers.diagnostics`, :mod:`~helpers.data`.
 2. **Theory** - :mod:`~helpers.theory`: everything the book predicts, in four modules: Gaussian
@@ -15,7 +16,7 @@ Three layers, each importing only the ones above it in this list:
 3. **Chapter experiments** - thin modules, imported as ``from helpers import <module>``, that compose
    core and theory into one chapter's studies: ``symmetry``, ``propagation``, ``layerwise``,
    ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``jacobian``,
-   ``memory`` and the modules of the later chapters.
+   ``transformers``, ``memory`` and the modules of the later chapters.
 
 Beside them, the book's machinery: :mod:`~helpers.plotting` (house style), :mod:`~helpers.labs`
 (interactive labs for Jupyter and the static book) and :mod:`~helpers.report` (glue numbers into the
@@ -23,6 +24,8 @@ prose and assert the claims). The core and theory names are re-exported here (``
 """
 
 from .activations import Activation, get_activation
+from .attention import (GELU, CausalSelfAttention, ScaledResidual, TokenEmbedding, Transformer, build_transformer,
+                        deepnorm_coefficients, gpt2_residual_std, sequence_loss, tfixup_scale)
 from .data import (circles, gaussian_inputs, spirals, teacher_classification, teacher_regression, two_moons,
                    xor)
 from .diagnostics import LayerStats, activation_stats, dead_fraction, layer_stats, saturated_fraction, update_ratio

@@ -481,6 +481,90 @@ row("recurrent_default-cell", lambda: _fw.recurrent_default("keras", "gru", 3, 4
 row("recurrent_default-framework", lambda: _fw.recurrent_default("mxnet", "rnn", 3, 4), ValueError, r"framework must be one of")
 row("recurrent_default_init-rng", lambda: _fw.recurrent_default_init("flax", "lstm", 3, 4, 0), TypeError, r"rng must be a numpy")
 row("recurrent_defaults_table-n_in", lambda: _fw.recurrent_defaults_table(0, 4), ValueError, r"n_in must be a positive integer")
+# -- the transformer layers (helpers.attention) and the transformers chapter -----------------------
+from helpers import transformers as _trf  # noqa: E402
+
+
+def _att(d=4, heads=2, **kw):
+    return H.CausalSelfAttention(*(np.eye(d) for _ in range(4)), heads, **kw)
+
+
+def _emb():
+    return H.TokenEmbedding(np.ones((5, 3)), np.ones((4, 3)))
+
+
+def _tnet():
+    return H.build_transformer(5, 4, 2, 1, 4, R(0))
+
+
+row("CausalSelfAttention-not-square", lambda: H.CausalSelfAttention(np.ones((4, 3)), np.eye(4), np.eye(4), np.eye(4), 2),
+    ValueError, r"w_q must be a square \(d_model, d_model\) matrix")
+row("CausalSelfAttention-mismatch", lambda: H.CausalSelfAttention(np.eye(4), np.eye(3), np.eye(4), np.eye(4), 2),
+    ValueError, r"w_k must be a square")
+row("CausalSelfAttention-heads", lambda: _att(heads=3), ValueError, r"n_heads must divide d_model = 4")
+row("CausalSelfAttention-heads-zero", lambda: _att(heads=0), ValueError, r"n_heads must be a positive integer")
+row("CausalSelfAttention-scale", lambda: _att(scale=-1.0), ValueError, r"scale must be > 0")
+row("CausalSelfAttention-forward-width", lambda: _att().forward(np.ones((2, 3, 5))), ValueError,
+    r"x must have shape \(\.\.\., T, 4\)")
+row("CausalSelfAttention-backward-first", lambda: _att().backward(np.ones((1, 2, 4))), RuntimeError,
+    r"needs a forward pass first")
+row("ScaledResidual-skip-nan", lambda: H.ScaledResidual(H.Act(), skip=NAN), ValueError, r"skip must be finite")
+row("ScaledResidual-branch", lambda: H.ScaledResidual("attention"), TypeError, r"branch must be a Layer")
+row("TokenEmbedding-columns", lambda: H.TokenEmbedding(np.ones((5, 3)), np.ones((4, 2))), ValueError,
+    r"position must have 3 columns")
+row("TokenEmbedding-float-ids", lambda: _emb().forward(np.ones((2, 3))), TypeError, r"ids must be a 2-D integer array")
+row("TokenEmbedding-too-long", lambda: _emb().forward(np.zeros((2, 5), int)), ValueError,
+    r"ids must have at most 4 positions")
+row("TokenEmbedding-id-range", lambda: _emb().forward(np.full((2, 3), 5)), ValueError, r"ids must be integers in \[0, 4\]")
+row("Transformer-embedding", lambda: H.Transformer(None, [], None, None, placement="pre"), TypeError,
+    r"embedding must be a TokenEmbedding")
+row("Transformer-odd-sublayers", lambda: H.Transformer(_emb(), [H.Act()], None, H.Dense(np.ones((5, 3))),
+                                                       placement="pre"), ValueError, r"two per block")
+row("Transformer-placement", lambda: H.Transformer(_emb(), [H.Act(), H.Act()], None, H.Dense(np.ones((5, 3))),
+                                                   placement="middle"), ValueError, r"placement must be one of")
+row("build_transformer-heads", lambda: H.build_transformer(5, 6, 4, 1, 4, R(0)), ValueError, r"n_heads must divide")
+row("build_transformer-placement", lambda: H.build_transformer(5, 4, 2, 1, 4, R(0), placement="sandwich"),
+    ValueError, r"placement must be one of 'pre', 'post', 'none'")
+row("build_transformer-init", lambda: H.build_transformer(5, 4, 2, 1, 4, R(0), weight_init="he"), ValueError,
+    r"weight_init must be one of 'normal', 'xavier'")
+row("build_transformer-layers", lambda: H.build_transformer(5, 4, 2, 0, 4, R(0)), ValueError,
+    r"n_layers must be a positive integer")
+row("build_transformer-std", lambda: H.build_transformer(5, 4, 2, 1, 4, R(0), std=0.0), ValueError, r"std must be > 0")
+row("build_transformer-gain", lambda: H.build_transformer(5, 4, 2, 1, 4, R(0), out_gain=-1.0), ValueError,
+    r"out_gain must be >= 0")
+row("build_transformer-rng", lambda: H.build_transformer(5, 4, 2, 1, 4, 0), TypeError,
+    r"rng must be a numpy.random.Generator")
+row("sequence_loss-2d", lambda: H.sequence_loss(np.ones((2, 3)), np.zeros((2, 3), int)), ValueError,
+    r"logits must be 3-dimensional")
+row("sequence_loss-targets", lambda: H.sequence_loss(np.ones((2, 3, 4)), np.zeros((2, 2), int)), ValueError,
+    r"targets must be integers of shape \(2, 3\)")
+row("sequence_loss-empty-mask", lambda: H.sequence_loss(np.ones((2, 3, 4)), np.zeros((2, 3), int),
+                                                        np.zeros((2, 3), bool)), ValueError, r"at least one True")
+row("gpt2_residual_std-layers", lambda: H.gpt2_residual_std(0), ValueError, r"n_layers must be a positive integer")
+row("gpt2_residual_std-std", lambda: H.gpt2_residual_std(12, std=INF), ValueError, r"std must be finite")
+row("deepnorm_coefficients-kind", lambda: H.deepnorm_coefficients(6, "encoder-decoder"), ValueError,
+    r"architecture must be one of 'encoder', 'decoder'")
+row("deepnorm_coefficients-layers", lambda: H.deepnorm_coefficients(2.5), TypeError, r"n_layers must be an integer")
+row("tfixup_scale-layers", lambda: H.tfixup_scale(-2), ValueError, r"n_layers must be a positive integer")
+row("trf-attention_saturation-empty", lambda: _trf.attention_saturation([], R(0)), ValueError,
+    r"d_ks must hold at least one")
+row("trf-attention_saturation-dk", lambda: _trf.attention_saturation([0], R(0)), ValueError,
+    r"d_ks\[i\] must be a positive integer")
+row("trf-stream_profile-net", lambda: _trf.stream_profile(H.Act(), np.zeros((1, 2), int)), TypeError,
+    r"net must be a Transformer")
+row("trf-predicted_stream_variance-gain", lambda: H.predicted_stream_variance(2, 8, 4, out_gain=NAN), ValueError,
+    r"out_gain must be finite")
+row("trf-scheme_kwargs-name", lambda: _trf.scheme_kwargs("Fixup", 4), ValueError, r"scheme must be one of")
+row("trf-layer_gradient_norms-net", lambda: _trf.layer_gradient_norms(None, R(0)), TypeError,
+    r"net must be a Transformer")
+row("trf-depth_profile-seeds", lambda: _trf.depth_profile("Pre-LN", 2, []), ValueError, r"seeds must hold at least one")
+row("trf-rank_collapse-scale", lambda: _trf.rank_collapse(2, R(0), residual=True, branch_scale=-1.0), ValueError,
+    r"branch_scale must be >= 0")
+row("trf-copy_batch-vocab", lambda: _trf.copy_batch(R(0), 2, 3, 2), ValueError, r"vocab must be at least 3")
+row("trf-train_copy-placement", lambda: _trf.train_copy("none", 0), ValueError, r"placement must be one of 'pre', 'post'")
+row("trf-train_copy-lr", lambda: _trf.train_copy("pre", 0, lr=0.0), ValueError, r"lr must be > 0")
+row("trf-lab_compute-dk", lambda: _trf.lab_compute(6, "Pre-LN", "GPT-2 scaled", 5), ValueError,
+    r"d_k must divide d_model = 32")
 
 
 @pytest.mark.parametrize("call, exc, match", ROWS)
@@ -497,12 +581,12 @@ def test_the_table_is_large_and_covers_every_public_core_function():
         name for name, obj in vars(H).items()
         if callable(obj) and not name.startswith("_") and inspect.getmodule(obj) is not None
         and inspect.getmodule(obj).__name__.split(".")[1] in {  # helpers.<module>[.<submodule>]
-            "initializers", "activations", "layers", "network", "optimizers", "training", "diagnostics", "theory",
-            "data", "plotting", "labs", "report", "recurrent"}
+            "initializers", "activations", "layers", "attention", "network", "optimizers", "training",
+            "diagnostics", "theory", "data", "plotting", "labs", "report", "recurrent"}
     }
     # functions with nothing to validate (no arguments a reader could get wrong) or tested elsewhere
     exempt = {"use_style", "show", "MLP", "Cache", "Grads", "History", "LayerStats", "Activation", "LiveLab", "Workspace", "all_labs",
-              "Layer", "EnsembleRun", "Profile", "PairPrediction", "PhaseDiagram",
+              "Layer", "EnsembleRun", "Profile", "PairPrediction", "PhaseDiagram", "GELU",
               "mean_squared_error", "softmax_cross_entropy"}
     aliases = {"mean_squared_error": "mse", "softmax_cross_entropy": "cross_entropy"}
     missing = sorted(n for n in public - exempt if n not in covered) + sorted(

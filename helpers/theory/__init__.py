@@ -7,7 +7,8 @@ one. Four modules, from the bottom up:
   and of two correlated variables, with ReLU's closed forms (the arc-cosine kernel of Cho & Saul 2009);
 * :mod:`~helpers.theory.signal` - one input: the length map forward and the backward factor
   ``sigma_w2 E[phi'^2]``, and the per-layer profile of variances, forward and backward, for any
-  activation, widths and per-layer weight variances (:func:`~helpers.theory.signal.predicted_profile`);
+  activation, widths and per-layer weight variances (:func:`~helpers.theory.signal.predicted_profile`),
+  and the residual stream of a Pre-LN transformer;
 * :mod:`~helpers.theory.meanfield` - the mean-field theory of Poole et al. (2016) and Schoenholz et
   al. (2017): fixed points, ``chi_1``, pairs of inputs (covariance and correlation maps), depth
   scales, the order-to-chaos phase diagram;
@@ -26,12 +27,12 @@ from .meanfield import (PairPrediction, PhaseDiagram, c_star, chi1, chi_c, corre
                         critical_line, critical_sigma_w2, depth_scales, length_map_slope, phase, phase_diagram,
                         predicted_pair, q_star)
 from .signal import (Profile, backward_factor, derivative_second_moment, length_map, predicted_profile,
-                     predicted_variances, preserving_gain, second_moment)
+                     predicted_stream_variance, predicted_variances, preserving_gain, second_moment)
 
 __all__ = [
     "arccos_kernel", "bivariate_expectation", "gaussian_expectation", "relu_covariance",
     "Profile", "backward_factor", "derivative_second_moment", "length_map", "predicted_profile",
-    "predicted_variances", "preserving_gain", "second_moment",
+    "predicted_stream_variance", "predicted_variances", "preserving_gain", "second_moment",
     "PairPrediction", "PhaseDiagram", "c_star", "chi1", "chi_c", "correlation_map", "covariance_map",
     "critical_line", "critical_sigma_w2", "depth_scales", "length_map_slope", "phase", "phase_diagram",
     "predicted_pair", "q_star",

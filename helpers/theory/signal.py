@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import _checks
 from ..activations import Activation, get_activation
+from ..attention import gelu
 from .gaussian import gaussian_expectation
 
 
@@ -187,3 +188,39 @@ def preserving_gain(activation: str = "tanh", q: float = 1.0) -> float:
     _checks.choice(activation, "activation", _ODD_BOUNDED)
     q = _checks.finite_float(q, "q", positive=True)
     return math.sqrt(q / second_moment(activation, q))
+
+
+# -- a Pre-LN transformer's residual stream --------------------------------------------------------
+
+def predicted_stream_variance(n_layers: int, d_model: int, tokens: int, *, std: float = 0.02,
+                              out_gain: float = 1.0, embed_std: float = 0.02, d_ff: int | None = None,
+                              tokens_alike: bool = False) -> np.ndarray:
+    """Predicted mean square of a Pre-LN residual stream under N(0, std^2) weights (``2 L + 1`` values).
+
+    Each branch reads ``LN(x)``, whose entries have second moment 1, and adds an output uncorrelated
+    with the stream, so the stream's second moment grows by the branch's at every sublayer:
+
+    * attention: ``v = LN(x) W_v^T`` has variance ``d std^2``; at initialization the scores are tiny,
+      so causal position ``t`` (1-based) averages the values of ``t`` tokens with equal weights. If
+      the tokens are independent this divides the variance by ``t`` (averaged over ``tokens``
+      positions: ``H_T / T`` with ``H_T`` the harmonic number); if they are alike
+      (``tokens_alike=True``, the limit that deep stacks approach) it divides by nothing. ``W_o``
+      multiplies by ``d (out_gain std)^2``.
+    * MLP: ``z = LN(x) W_1^T`` has variance ``d std^2``; ``W_2`` gives
+      ``d_ff (out_gain std)^2 E[gelu(z)^2]``.
+
+    The stream starts at ``2 embed_std^2`` (token plus position embedding).
+    """
+    n_layers = _checks.positive_int(n_layers, "n_layers")
+    d_model = _checks.positive_int(d_model, "d_model")
+    tokens = _checks.positive_int(tokens, "tokens")
+    std = _checks.finite_float(std, "std", positive=True)
+    out_gain = _checks.finite_float(out_gain, "out_gain", non_negative=True)
+    embed_std = _checks.finite_float(embed_std, "embed_std", positive=True)
+    d_ff = 4 * d_model if d_ff is None else _checks.positive_int(d_ff, "d_ff")
+    harmonic = float(np.sum(1.0 / np.arange(1, tokens + 1)))
+    q = d_model * std**2
+    attn = q * d_model * (out_gain * std) ** 2 * (1.0 if tokens_alike else harmonic / tokens)
+    mlp = d_ff * (out_gain * std) ** 2 * gaussian_expectation(lambda z: gelu(z) ** 2, q)
+    steps = np.tile([attn, mlp], n_layers)
+    return 2 * embed_std**2 + np.concatenate([[0.0], np.cumsum(steps)])
