@@ -34,7 +34,7 @@ from .network import (MLP, Cache, Grads, accuracy, backward, build_mlp, ensemble
                       loss_and_grads, mean_squared_error, predict, softmax, softmax_cross_entropy, stack_mlps)
 from .plotting import PALETTE, decision_regions, healthy_band, loss_curves, per_layer, ridge, show, use_style
 from .report import check, check_close, glue
-from .theory import gaussian_expectation, length_map, predicted_variances, second_moment
+from .theory import gaussian_expectation, length_map, predicted_variances, relu_kernels, second_moment
 from .training import EnsembleRun, History, train, train_ensemble
 
 __all__ = [name for name in dir() if not name.startswith("_")]
