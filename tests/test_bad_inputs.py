@@ -567,6 +567,59 @@ row("trf-lab_compute-dk", lambda: _trf.lab_compute(6, "Pre-LN", "GPT-2 scaled", 
     r"d_k must divide d_model = 32")
 
 
+# -- the width chapter: parametrizations and kernels ----------------------------------------------
+from helpers import parametrization as _par  # noqa: E402
+
+_XY = (np.ones((4, 3)), np.zeros(4, int))
+row("relu_kernels-features", lambda: H.relu_kernels(np.ones((2, 3)), np.ones((2, 4))), ValueError,
+    r"y must have 3 features")
+row("relu_kernels-depth", lambda: H.relu_kernels(np.ones((2, 3)), depth=-1), ValueError, r"depth must be")
+row("relu_kernels-sigma_w2", lambda: H.relu_kernels(np.ones((2, 3)), sigma_w2=0.0), ValueError, r"sigma_w2 must be")
+row("relu_kernels-nan", lambda: H.relu_kernels(np.full((2, 3), NAN)), ValueError, r"x must be finite")
+row("layer_scales-parametrization", lambda: _par.layer_scales("xavier", "input", 3, 4), ValueError,
+    r"parametrization must be one of")
+row("layer_scales-kind", lambda: _par.layer_scales("mup", "middle", 3, 4), ValueError, r"kind must be one of")
+row("layer_scales-fan_in", lambda: _par.layer_scales("mup", "input", 0, 4), ValueError, r"fan_in must be a positive")
+row("layer_scales-form", lambda: _par.layer_scales("mup", "input", 3, 4, form="torch"), ValueError,
+    r"form must be one of")
+row("layer_scales-base", lambda: _par.layer_scales("mup", "input", 3, 4, base_fan_out=-2), ValueError,
+    r"base_fan_out must be a positive")
+row("rescale-scales", lambda: _par.rescale((1, 1, 1, 1), 2.0), TypeError, r"scales must be a LayerScales")
+row("rescale-theta", lambda: _par.rescale(_par.LayerScales(1, 1, 1, 1), 0.0), ValueError, r"theta must be")
+row("scaling_exponent-quantity", lambda: _par.scaling_exponent("sp", "input", "bias"), ValueError,
+    r"quantity must be one of")
+row("scaling_exponent-widths", lambda: _par.scaling_exponent("sp", "input", "lr_sgd", widths=(8, 8)), ValueError,
+    r"widths must be two different widths")
+row("build-width", lambda: _par.build("sp", 0, R(0)), ValueError, r"width must be a positive")
+row("build-rng", lambda: _par.build("sp", 8, 0), TypeError, r"rng must be a numpy.random.Generator")
+row("build-ensemble", lambda: _par.build("sp", 8, R(0), ensemble=0), ValueError, r"ensemble must be a positive")
+row("WidthModel-optimizer", lambda: _par.build("sp", 8, R(0), d_in=3).optimizer("rmsprop", 0.1), ValueError,
+    r"name must be one of")
+row("coordinate_check-widths", lambda: _par.coordinate_check("sp", [8], *_XY), ValueError,
+    r"widths must hold at least two")
+row("coordinate_check-labels", lambda: _par.coordinate_check("sp", [8, 16], np.ones((4, 3)), np.ones(4)), ValueError,
+    r"y must hold integer class labels")
+row("coordinate_check-optimizer", lambda: _par.coordinate_check("sp", [8, 16], *_XY, optimizer="lbfgs"), ValueError,
+    r"optimizer must be one of")
+row("lr_sweep-lrs", lambda: _par.lr_sweep("sp", [8], [0.1, -1.0], *_XY), ValueError, r"lrs\[1\] must be")
+row("lr_sweep-rows", lambda: _par.lr_sweep("sp", [8], [0.1], np.ones((4, 3)), np.zeros(5, int)), ValueError,
+    r"x and y must have one row per example")
+row("lr_sweep-output_scale", lambda: _par.lr_sweep("sp", [8], [0.1], *_XY, output_scale=0.0), ValueError,
+    r"output_scale must be")
+row("empirical_ntk-model", lambda: _par.empirical_ntk(_net(), np.ones((2, 3))), TypeError,
+    r"model must be a WidthModel")
+row("empirical_ntk-outputs", lambda: _par.empirical_ntk(_par.build("sp", 8, R(0), d_in=3), np.ones((2, 3))),
+    ValueError, r"model must have a scalar output")
+row("empirical_ntk-x", lambda: _par.empirical_ntk(_par.build("sp", 8, R(0), d_in=3, d_out=1), np.ones((2, 4))),
+    ValueError, r"x must have shape \(N, 3\)")
+row("lazy_rich-alphas", lambda: _par.lazy_rich([1.0, 0.0], np.ones((4, 3)), np.ones(4), R(0)), ValueError,
+    r"alphas\[1\] must be")
+row("lazy_rich-rows", lambda: _par.lazy_rich([1.0], np.ones((4, 3)), np.ones(3), R(0)), ValueError,
+    r"x and y must have one row per example")
+row("ntk_fluctuation-seeds", lambda: _par.ntk_fluctuation([8], np.ones((2, 3)), seeds=0), ValueError,
+    r"seeds must be a positive")
+
+
 @pytest.mark.parametrize("call, exc, match", ROWS)
 def test_bad_input_is_rejected_with_a_message_naming_the_parameter(call, exc, match):
     with pytest.raises(exc, match=match):

@@ -13,7 +13,9 @@ one. Four modules, from the bottom up:
   al. (2017): fixed points, ``chi_1``, pairs of inputs (covariance and correlation maps), depth
   scales, the order-to-chaos phase diagram;
 * :mod:`~helpers.theory.fluctuations` - finite width: how far one random network strays from the
-  average (Hanin & Rolnick 2018).
+  average (Hanin & Rolnick 2018);
+* :mod:`~helpers.theory.kernels` - infinite width: the NNGP and neural tangent kernels of ReLU
+  networks (Jacot et al. 2018).
 
 Conventions, the same in all four: ``sigma_w2 = fan_in Var[W]`` and ``sigma_b2 = Var[b]`` (Poole et
 al. 2016) are *variances*, never gains (a gain ``g`` is ``sigma_w2 = g**2``); positional arguments come
@@ -22,6 +24,7 @@ in the order ``sigma_w2, sigma_b2, activation``, and where ``activation`` direct
 """
 
 from .fluctuations import norm_factor_variance, predicted_norm_moments, relu_log_norm_mean, relu_survival
+from .kernels import relu_kernels
 from .gaussian import arccos_kernel, bivariate_expectation, gaussian_expectation, relu_covariance
 from .meanfield import (PairPrediction, PhaseDiagram, c_star, chi1, chi_c, correlation_map, covariance_map,
                         critical_line, critical_sigma_w2, depth_scales, length_map_slope, phase, phase_diagram,
@@ -37,4 +40,5 @@ __all__ = [
     "critical_line", "critical_sigma_w2", "depth_scales", "length_map_slope", "phase", "phase_diagram",
     "predicted_pair", "q_star",
     "norm_factor_variance", "predicted_norm_moments", "relu_log_norm_mean", "relu_survival",
+    "relu_kernels",
 ]
