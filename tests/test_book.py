@@ -121,3 +121,13 @@ def test_vendored_assets_are_in_the_site(book_build):
     assert "Apache License" in (mathjax / "LICENSE").read_text(encoding="utf-8")
     page = (book_build.html / "chapters" / "notation.html").read_text(encoding="utf-8")
     assert re.search(r'<script[^>]+src="\.\./_static/mathjax/tex-svg-full\.js', page), "notation page does not load the local MathJax"
+
+
+def test_the_bibliography_parses_and_every_key_is_unique():
+    """references.bib parses (a missing brace fails the whole build) and no key is defined twice."""
+    from pybtex.database import parse_file
+
+    text = (ROOT / "references.bib").read_text(encoding="utf-8")
+    keys = re.findall(r"^@\w+\{([^,\s]+),", text, flags=re.M)
+    assert len(parse_file(str(ROOT / "references.bib")).entries) == len(keys) > 50
+    assert len(set(keys)) == len(keys), sorted(k for k in set(keys) if keys.count(k) > 1)
