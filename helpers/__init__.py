@@ -13,7 +13,8 @@ Three layers, each importing only the ones above it in this list:
 3. **Chapter experiments** - thin modules, imported as ``from helpers import <module>``, that compose
    core and theory into one chapter's studies: ``symmetry``, ``propagation``, ``layerwise``,
    ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``meanfield``,
-   ``jacobian`` and the modules of the later chapters.
+   ``jacobian``, ``realdata`` (the training comparisons replayed on the UCI digits) and the modules
+   of the later chapters.
 
 Beside them, the book's machinery: :mod:`~helpers.plotting` (house style), :mod:`~helpers.labs`
 (interactive labs for Jupyter and the static book) and :mod:`~helpers.report` (glue numbers into the
