@@ -173,7 +173,9 @@ def compare_on_digits(inits: Mapping[str, object], hidden: Sequence[int], *, see
 def plot_comparison(axes, comparison: DigitsComparison, colors: Mapping[str, str], *, window: int = 20,
                     labels: Mapping[str, str] | None = None, log: bool = False) -> None:
     """Two panels: the smoothed training loss (median line, band from the lowest to the highest seed)
-    on ``axes[0]``, and each seed's final accuracy on ``axes[1]``, test (filled) and training (open).
+    on ``axes[0]``, and each seed's final accuracy on ``axes[1]``, test (filled) and training (open),
+    with the median test accuracy as a bar. An initialization whose every seed diverged is marked
+    "diverged" in the accuracy panel. The dotted line is the chance loss ln 10.
     """
     if not isinstance(comparison, DigitsComparison):
         raise TypeError(f"comparison must be a DigitsComparison, got {type(comparison).__name__}")
@@ -189,19 +191,25 @@ def plot_comparison(axes, comparison: DigitsComparison, colors: Mapping[str, str
             lo, mid, hi = (np.nanquantile(curves, q, axis=0) for q in (0.0, 0.5, 1.0))
         steps = np.arange(curves.shape[1])
         ax_loss.fill_between(steps, lo, hi, color=colors[name], alpha=0.2, lw=0)
-        ax_loss.plot(steps, mid, color=colors[name], lw=1.8, label=labels.get(name, name))
+        everyone_diverged = bool(np.all(comparison.diverged_at[name] >= 0))
+        ax_loss.plot(steps, mid, color=colors[name], lw=1.8,
+                     label=labels.get(name, name) + (" (diverged)" if everyone_diverged else ""))
         offsets = np.linspace(-0.15, 0.15, n)
         test, train = comparison.test_accuracy[name], comparison.train_accuracy[name]
         ax_acc.scatter(k + offsets, 100 * train, facecolors="none", edgecolors=colors[name], s=26)
         ax_acc.scatter(k + offsets, 100 * test, color=colors[name], s=22)
-        if np.isfinite(test).any():
+        if not everyone_diverged:
             ax_acc.hlines(100 * np.nanmedian(test), k - 0.3, k + 0.3, color=colors[name], lw=1.5)
+        else:
+            first = int(np.max(comparison.diverged_at[name]))
+            ax_acc.text(k, 50, f"diverged\n(by step {first})", color=colors[name], ha="center", va="center",
+                        fontsize=8)
     if log:
         ax_loss.set_yscale("log")
     ax_loss.axhline(np.log(N_CLASSES), color="grey", ls=":", lw=1)
     ax_loss.set(xlabel="SGD step", ylabel=f"training loss (running mean of {window} steps)")
     ax_acc.set_xticks(range(len(comparison.names)), [labels.get(m, m) for m in comparison.names])
-    ax_acc.set(ylabel="accuracy after training (%)", xlim=(-0.6, len(comparison.names) - 0.4))
+    ax_acc.set(ylabel="accuracy after training (%)", xlim=(-0.6, len(comparison.names) - 0.4), ylim=(0, 102))
     ax_acc.scatter([], [], color="grey", s=22, label=f"test ({comparison.n_test} images)")
     ax_acc.scatter([], [], facecolors="none", edgecolors="grey", s=26, label="training")
     ax_acc.grid(axis="x", visible=False)
