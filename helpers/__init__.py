@@ -16,7 +16,8 @@ Three layers, each importing only the ones above it in this list:
 3. **Chapter experiments** - thin modules, imported as ``from helpers import <module>``, that compose
    core and theory into one chapter's studies: ``symmetry``, ``propagation``, ``layerwise``,
    ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``jacobian``,
-   ``transformers``, ``memory`` and the modules of the later chapters.
+   ``transformers``, ``parametrization``, ``memory`` and ``realdata`` (the training comparisons
+   replayed on the UCI digits).
 
 Beside them, the book's machinery: :mod:`~helpers.plotting` (house style), :mod:`~helpers.labs`
 (interactive labs for Jupyter and the static book) and :mod:`~helpers.report` (glue numbers into the
@@ -44,6 +45,6 @@ from .recurrent import (GRU, LSTM, LastStep, SimpleRNN, chrono_forget_bias, lstm
 from .plotting import PALETTE, decision_regions, healthy_band, loss_curves, per_layer, ridge, show, use_style
 from .report import check, check_close, glue
 from .theory import *  # noqa: F403 - the theory's names, listed in helpers.theory.__all__
-from .training import EnsembleRun, History, train, train_ensemble
+from .training import EnsembleRun, History, running_mean, steps_to_threshold, train, train_ensemble
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -5,7 +5,8 @@
   :mod:`helpers.theory.fluctuations` (Hanin & Rolnick 2018): its *mean* is what the variance argument
   controls, its *fluctuations* grow exponentially in ``beta = sum_l 1/n_l``.
 * many-seed training is :func:`helpers.training.train_ensemble` (the one ensemble mechanism of
-  the core); this module only summarizes its curves (:func:`running_mean`, :func:`steps_to_threshold`).
+  the core), and its curves are summarized there too (:func:`helpers.training.running_mean`,
+  :func:`helpers.training.steps_to_threshold`).
 
 The predictions (per-layer variances for any widths, forward and backward) are
 :func:`helpers.theory.signal.predicted_profile`; the variance each named initializer draws with is
@@ -26,7 +27,7 @@ import numpy as np
 from . import _checks
 from .theory.fluctuations import _slope, _widths
 
-__all__ = ["squared_norm_ensemble", "running_mean", "steps_to_threshold"]
+__all__ = ["squared_norm_ensemble"]
 
 
 METHODS = ("auto", "projection", "matrices")
@@ -88,35 +89,3 @@ def squared_norm_ensemble(widths: Sequence[int], networks: int, rng: np.random.G
             h = phi(w @ h)
             out[start:start + size, layer] = np.mean(h[:, :, 0] ** 2, axis=1)
     return out
-
-
-# --------------------------------------------------------------------------------------------
-# many networks trained at once
-
-
-def running_mean(curves: np.ndarray, window: int) -> np.ndarray:
-    """Trailing moving average over the last axis: entry s averages steps max(0, s-window+1)..s.
-
-    NaN entries (after a divergence) stay NaN; the first ``window - 1`` entries average what exists.
-    """
-    curves = np.asarray(_checks.array(curves, "curves"), dtype=float)
-    window = _checks.positive_int(window, "window")
-    padded = np.concatenate([np.zeros(curves.shape[:-1] + (1,)), np.cumsum(curves, axis=-1)], axis=-1)
-    s = np.arange(curves.shape[-1])
-    lo = np.maximum(0, s - window + 1)
-    return (padded[..., s + 1] - padded[..., lo]) / (s + 1 - lo)
-
-
-def steps_to_threshold(curves: np.ndarray, threshold: float, *, window: int = 20) -> np.ndarray:
-    """First step at which the running mean (``window`` steps) of each curve is below ``threshold``.
-
-    ``curves`` has shape ``(runs, steps)``; the result holds one float per run, NaN for a run that
-    never gets there. A way to say "starts learning sooner" with a number.
-    """
-    curves = _checks.array(curves, "curves", ndim=2)
-    threshold = _checks.finite_float(threshold, "threshold")
-    smooth = running_mean(curves, window)
-    below = np.where(np.isnan(smooth), False, smooth < threshold)
-    first = np.argmax(below, axis=1).astype(float)
-    first[~below.any(axis=1)] = np.nan
-    return first

@@ -265,3 +265,33 @@ def train_ensemble(nets, x: np.ndarray, y: np.ndarray, rngs, *, steps: int = 300
     evals = np.array(eval_loss).T if eval_loss else np.empty((count, 0))
     return EnsembleRun(losses, final_accuracy, diverged_at, delta_norm, wgrad_norm,
                        np.array(eval_steps, dtype=int), evals)
+
+
+# -- summaries of learning curves -----------------------------------------------------------------
+
+def running_mean(curves: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average over the last axis: entry s averages steps max(0, s-window+1)..s.
+
+    NaN entries (after a divergence) stay NaN; the first ``window - 1`` entries average what exists.
+    """
+    curves = np.asarray(_checks.array(curves, "curves"), dtype=float)
+    window = _checks.positive_int(window, "window")
+    padded = np.concatenate([np.zeros(curves.shape[:-1] + (1,)), np.cumsum(curves, axis=-1)], axis=-1)
+    s = np.arange(curves.shape[-1])
+    lo = np.maximum(0, s - window + 1)
+    return (padded[..., s + 1] - padded[..., lo]) / (s + 1 - lo)
+
+
+def steps_to_threshold(curves: np.ndarray, threshold: float, *, window: int = 20) -> np.ndarray:
+    """First step at which the running mean (``window`` steps) of each curve is below ``threshold``.
+
+    ``curves`` has shape ``(runs, steps)``; the result holds one float per run, NaN for a run that
+    never gets there. A way to say "starts learning sooner" with a number.
+    """
+    curves = _checks.array(curves, "curves", ndim=2)
+    threshold = _checks.finite_float(threshold, "threshold")
+    smooth = running_mean(curves, window)
+    below = np.where(np.isnan(smooth), False, smooth < threshold)
+    first = np.argmax(below, axis=1).astype(float)
+    first[~below.any(axis=1)] = np.nan
+    return first

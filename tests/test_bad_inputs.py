@@ -16,6 +16,7 @@ import helpers as H
 from helpers.labs import Lab
 from helpers import data as _data
 from helpers import optimizers as _opt
+from helpers import realdata as _realdata
 
 NAN, INF = float("nan"), float("inf")
 R = np.random.default_rng
@@ -321,6 +322,16 @@ row("digits-test_fraction-zero", lambda: _data.digits(0, test_fraction=0.0), Val
 row("digits-test_fraction-nan", lambda: _data.digits(0, test_fraction=NAN), ValueError, r"test_fraction must be finite")
 row("digits-seed-string", lambda: _data.digits("0"), TypeError, r"seed must be a non-negative integer")
 row("digits-seed-negative", lambda: _data.digits(-3), ValueError, r"seed must be a non-negative integer")
+row("compare_on_digits-inits", lambda: _realdata.compare_on_digits({}, [8]), TypeError, r"inits must be a non-empty mapping")
+row("compare_on_digits-hidden", lambda: _realdata.compare_on_digits({"He": "kaiming_normal"}, [8, 0]), ValueError,
+    r"hidden\[1\] must be a positive integer")
+row("compare_on_digits-seeds", lambda: _realdata.compare_on_digits({"He": "kaiming_normal"}, [8], seeds=[2, 2]),
+    ValueError, r"seeds must be distinct")
+row("compare_on_digits-split_seed", lambda: _realdata.compare_on_digits({"He": "kaiming_normal"}, [8], split_seed=-1),
+    ValueError, r"split_seed must be")
+row("LayerDraw-draw", lambda: _realdata.LayerDraw("pytorch"), TypeError, r"draw must be a callable")
+row("running_mean-window", lambda: H.running_mean(np.ones((2, 5)), 0), ValueError, r"window must be a positive integer")
+row("steps_to_threshold-1d", lambda: H.steps_to_threshold(np.ones(3), 1.0), ValueError, r"curves must")
 
 # -- optimizers --------------------------------------------------------------------------------
 row("SGD-model-not-a-layer", lambda: _opt.SGD([np.ones(3)], 0.1), TypeError, r"model must be a helpers.layers.Layer")

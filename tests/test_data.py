@@ -172,3 +172,17 @@ def test_digits_bad_inputs():
         data.digits(-1)
     with pytest.raises(ValueError, match="test_fraction"):
         data.digits(0, test_fraction=float("nan"))
+
+
+def test_digits_source_licence_and_checksum_are_documented():
+    """The shipped file's README names its source, licence and the checksum the loader enforces."""
+    from importlib.resources import files
+
+    from helpers import data
+
+    readme = files("helpers").joinpath("datasets", "README.md").read_text(encoding="utf-8")
+    for needed in ("UCI Machine Learning Repository", "10.24432/C50P49", "CC BY 4.0", data.DIGITS_SHA256):
+        assert needed in readme
+    for doc in (data.digits.__doc__, data.digits_raw.__doc__, data.Digits.__doc__):
+        assert doc and len(doc.split()) > 30
+    assert "training part only" in data.digits.__doc__ and "stratified" in data.digits.__doc__

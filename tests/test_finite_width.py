@@ -149,17 +149,17 @@ def test_ensemble_rejects_bad_input():
 
 
 def test_running_mean():
-    out = fw.running_mean(np.array([[1.0, 2.0, 3.0, 4.0]]), 2)
+    out = H.running_mean(np.array([[1.0, 2.0, 3.0, 4.0]]), 2)
     assert np.allclose(out, [[1.0, 1.5, 2.5, 3.5]])
     with pytest.raises(ValueError, match="window"):
-        fw.running_mean(np.ones((1, 3)), 0)
+        H.running_mean(np.ones((1, 3)), 0)
 
 
 def test_steps_to_threshold():
     curves = np.array([[3.0, 2.0, 1.0, 0.5, 0.5], [3.0, 3.0, 3.0, 3.0, 3.0], [0.1, np.nan, np.nan, np.nan, np.nan]])
-    first = fw.steps_to_threshold(curves, 1.5, window=1)
+    first = H.steps_to_threshold(curves, 1.5, window=1)
     assert first[0] == 2 and np.isnan(first[1]) and first[2] == 0
-    smoothed = fw.steps_to_threshold(curves[:1], 1.5, window=2)
+    smoothed = H.steps_to_threshold(curves[:1], 1.5, window=2)
     assert smoothed[0] == 3                       # running means 3, 2.5, 1.5, 0.75, 0.5
     with pytest.raises(ValueError, match="curves"):
-        fw.steps_to_threshold(np.ones(3), 1.0)
+        H.steps_to_threshold(np.ones(3), 1.0)
