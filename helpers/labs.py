@@ -138,7 +138,7 @@ class Lab:
     def draw(self, fig: Figure, **params) -> Figure:
         """Clear ``fig`` and render the given setting on it."""
         p = self.params(**params)
-        fig.clear()
+        _clear(fig)
         self.render(fig, self.data(**p), p)
         return fig
 
@@ -211,6 +211,18 @@ class Lab:
         return live
 
 
+def _clear(fig: Figure) -> None:
+    """``fig.clear()``, without first resetting every axes it then discards.
+
+    ``Figure.clear`` clears each axes before removing it, which costs as much as making the axes
+    anew (about a tenth of a lab's redraw with three axes); the axes are dropped, so removing them
+    is enough.
+    """
+    for ax in tuple(fig.axes):
+        fig.delaxes(ax)
+    fig.clear()
+
+
 LIVE_DPI = 90
 
 
@@ -266,17 +278,51 @@ class LiveLab:
 
         if self._bbox is None:
             fig.canvas.draw()
-            self._bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.1)
+            self._bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(LIVE_PAD)
         png = save()
-        # the renderer savefig just used still holds the text metrics of this picture: the check is cheap
-        renderer = getattr(fig.canvas, "renderer", None) or fig.canvas.get_renderer()
-        needed = fig.get_tightbbox(renderer).padded(0.1)
-        slack = 1.0 / LIVE_DPI
-        if (needed.x0 < self._bbox.x0 - slack or needed.y0 < self._bbox.y0 - slack
-                or needed.x1 > self._bbox.x1 + slack or needed.y1 > self._bbox.y1 + slack):
+        if _outgrown(fig, self._bbox):
+            # the renderer savefig just used still holds the text metrics of this picture
+            needed = fig.get_tightbbox(fig.canvas.renderer).padded(LIVE_PAD)
             self._bbox = Bbox.union([self._bbox, needed])
             png = save()
         return png
+
+
+LIVE_PAD = 0.1  # inches of margin around the tight box of a live picture
+
+
+def _outgrown(fig: Figure, box) -> bool:
+    """Whether the picture ``savefig`` just made of ``fig``, cropped to ``box`` (inches), may miss a part.
+
+    Two looks, both far cheaper than a new tight box (which lays out every tick label again):
+
+    * the edge of the picture: ``box`` is a tight box padded by :data:`LIVE_PAD`, so a drawing that
+      reaches the edge has grown beyond it (and may go on outside); the pixels are those of the
+      renderer ``savefig`` just drew with;
+    * texts and legends placed freely on the figure or on an axes, which may lie wholly outside the
+      picture (the edge would not show them): their extents against ``box``.
+    """
+    import numpy as np
+
+    renderer = fig.canvas.renderer
+    pixels = np.asarray(renderer.buffer_rgba())
+    face = np.round(np.asarray(fig.get_facecolor()) * 255)
+    edge = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]]).astype(float)
+    if np.any(np.abs(edge - face).max(axis=1) > 2):
+        return True
+    free = [*fig.texts, *fig.legends]
+    for ax in fig.axes:
+        free += [*ax.texts, *([ax.get_legend()] if ax.get_legend() is not None else [])]
+    slack = 1.0 / fig.dpi
+    to_inches = fig.dpi_scale_trans.inverted()
+    for artist in free:
+        if not artist.get_visible() or (hasattr(artist, "get_text") and not artist.get_text()):
+            continue
+        ext = artist.get_window_extent(renderer).transformed(to_inches)
+        if (ext.x0 < box.x0 - slack or ext.y0 < box.y0 - slack
+                or ext.x1 > box.x1 + slack or ext.y1 > box.y1 + slack):
+            return True
+    return False
 
 
 def _make_widget(widgets, control: Control):

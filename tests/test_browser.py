@@ -1,10 +1,13 @@
 """The built book in a real browser: headless Chromium (Debian's package) driven by Playwright.
 
 Every page listed in ``_toc.yml`` is loaded from a server on 127.0.0.1 and checked for what a reader
-would notice: errors, requests to other hosts, raw TeX, broken or undescribed images, labs that do
-not respond, launch buttons that point to the wrong notebook, search, and accessibility (axe-core,
-serious and critical violations, theme chrome included). A full-page screenshot of every page is
-written to ``tests/screenshots/`` (``--screenshots DIR`` to change) for a human look.
+would notice: errors, failed requests and requests to other hosts (the site's root included), raw
+TeX, broken or undescribed images, repeated element ids, more than one search field, solution links
+that misbehave, labs that do not respond, launch buttons that point to the wrong notebook, search,
+and accessibility (axe-core, serious and critical violations, theme chrome included) in the light and
+the dark colour mode, with figures that stay legible (dark ink on a light ground) in the dark one. A
+full-page screenshot of every page, in both modes, is written to ``tests/screenshots/``
+(``--screenshots DIR`` to change) for a human look.
 
 On CI a missing browser fails the run; elsewhere these tests are skipped with the reason.
 """
@@ -44,6 +47,8 @@ def _lab_count(docname: str) -> int:
 
 
 LAB_PAGES = [p for p in PAGES if _lab_count(p)]
+SOLUTION_PAGES = [p for p in NOTEBOOK_PAGES if "{solution-start}" in source_of(p).read_text(encoding="utf-8")]
+PHONE = {"width": 390, "height": 844}
 
 
 def per_page(docnames: list[str]) -> list:
@@ -69,12 +74,29 @@ class Visit:
     screenshot: Path | None = None
     first_screen: bytes = b""
     binder_links: list[str] = field(default_factory=list)
+    duplicate_ids: list[str] = field(default_factory=list)
+    icon: dict = field(default_factory=dict)
+    search_desktop: list[str] = field(default_factory=list)
+    search_phone: list[str] = field(default_factory=list)
+    search_opens: bool = False
+    dark_theme: str = ""
+    dark_axe: list[dict] = field(default_factory=list)
+    dark_figures: list[dict] = field(default_factory=list)
+    dark_screenshot: Path | None = None
 
 
-def open_page(browser, site, url: str, visit: Visit | None = None):
-    """A new page with every request watched; requests to any other host are recorded and blocked."""
+def open_page(browser, site, url: str, visit: Visit | None = None, *, mode: str | None = None, settle: bool = True):
+    """A new page with every request watched; requests to any other host are recorded and blocked.
+
+    ``mode="dark"`` (or ``"light"``) opens it in that colour mode, as the theme's switch leaves it:
+    the choice is in the page's local storage before any script runs. ``settle=False`` returns as
+    soon as the page has loaded (for a page that goes on to another one at once).
+    """
     visit = visit or Visit(url)
-    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block",
+                                  color_scheme=mode if mode in ("light", "dark") else "no-preference")
+    if mode:
+        context.add_init_script(f"try {{ localStorage.setItem('mode', '{mode}'); }} catch (e) {{}}")
 
     def route(r):
         u = r.request.url
@@ -93,8 +115,9 @@ def open_page(browser, site, url: str, visit: Visit | None = None):
     page.on("requestfailed", lambda r: visit.failed.append(f"{r.url}: {r.failure}"))
     page.on("response", lambda r: visit.failed.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
     page.goto(url, wait_until="load")
-    wait_for_math(page)
-    page.wait_for_load_state("networkidle")
+    if settle:
+        wait_for_math(page)
+        page.wait_for_load_state("networkidle")
     return context, page
 
 
@@ -135,6 +158,27 @@ _RAW_TEX = r"""() => {
         if (tex.test(n.textContent)) out.push(n.textContent.trim().slice(0, 120));
     }
     return out.slice(0, 20);
+}"""
+
+_DUPLICATE_IDS = """() => {
+    const seen = {};
+    document.querySelectorAll('[id]').forEach(el => { seen[el.id] = (seen[el.id] || 0) + 1; });
+    return Object.entries(seen).filter(([, n]) => n > 1).map(([id, n]) => `${id} (${n}x)`);
+}"""
+
+# Search fields and buttons a reader can see (the search dialog itself is closed until one is used).
+_VISIBLE_SEARCH = """() => Array.from(document.querySelectorAll(
+        '.search-button-field, .search-button, form.bd-search, input[type=search]'))
+    .filter(el => !el.closest('dialog:not([open])'))
+    .filter(el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+                    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'; })
+    .map(el => el.className || el.tagName)"""
+
+_ICON = """async () => {
+    const link = document.querySelector('link[rel~="icon"]');
+    if (!link) return {href: null, status: null};
+    const response = await fetch(link.href);
+    return {href: link.href, status: response.status};
 }"""
 
 _IMAGES = """() => Array.from(document.images).map(img => ({
@@ -178,12 +222,63 @@ def visits(browser, site, screenshots):
                     nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
             }""")
             visit.axe = [v for v in result if v["impact"] in ("serious", "critical")]
+            visit.duplicate_ids = page.evaluate(_DUPLICATE_IDS)
+            visit.icon = page.evaluate(_ICON)
+            visit.search_desktop = page.evaluate(_VISIBLE_SEARCH)
+            if len(visit.search_desktop) == 1:
+                page.locator(".search-button-field, .search-button").filter(visible=True).first.click()
+                visit.search_opens = page.locator("dialog[open] input[type=search]").is_visible()
+                page.keyboard.press("Escape")
+            page.set_viewport_size(PHONE)
+            page.wait_for_timeout(100)  # the theme lays the page out again for a phone
+            visit.search_phone = page.evaluate(_VISIBLE_SEARCH)
         finally:
             context.close()
+        _visit_dark(browser, site, screenshots, visit, axe_source)
         cache[docname] = visit
         return visit
 
     return get
+
+
+def _visit_dark(browser, site, screenshots, visit: Visit, axe_source: str) -> None:
+    """The same page in the dark colour mode: axe-core again, and a look at every figure as drawn."""
+    from PIL import Image
+
+    context, page = open_page(browser, site, f"{site.url}{visit.docname}.html", visit, mode="dark")
+    try:
+        load_all_images(page)
+        visit.dark_theme = page.evaluate("document.documentElement.dataset.theme")
+        visit.dark_screenshot = screenshots / f"{visit.docname.replace('/', '__')}--dark.png"
+        page.screenshot(path=str(visit.dark_screenshot), full_page=True)
+        images = page.locator("article img")
+        for i in range(images.count()):
+            img = images.nth(i)
+            img.scroll_into_view_if_needed()
+            with Image.open(io.BytesIO(img.screenshot())) as shot:
+                gray = shot.convert("L")
+                hist = gray.histogram()
+            total = sum(hist)
+
+            def quantile(q, hist=hist, total=total):
+                acc = 0
+                for level, count in enumerate(hist):
+                    acc += count
+                    if acc >= q * total:
+                        return level
+                return 255
+
+            visit.dark_figures.append({"src": (img.get_attribute("src") or "")[:60], "ground": quantile(0.5),
+                                       "ink": quantile(0.01)})
+        page.add_script_tag(content=axe_source)
+        result = page.evaluate("""async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+        }""")
+        visit.dark_axe = [v for v in result if v["impact"] in ("serious", "critical")]
+    finally:
+        context.close()
 
 
 # -- every page ----------------------------------------------------------------------------------
@@ -195,6 +290,48 @@ def test_page_loads_cleanly(visits, docname):
     assert not visit.console_errors, f"console errors on {docname}:\n" + "\n".join(visit.console_errors)
     assert not visit.failed, f"failed requests on {docname}:\n" + "\n".join(visit.failed)
     assert not visit.foreign, f"requests to other hosts from {docname}:\n" + "\n".join(visit.foreign)
+    # A page without an icon makes the browser ask for /favicon.ico, which the site does not have
+    # (a 404 in the console of a desktop browser; headless Chromium does not ask, so check the link).
+    assert visit.icon.get("href"), f"{docname} declares no <link rel=icon>"
+    assert visit.icon["status"] == 200, f"the icon of {docname} does not load: {visit.icon}"
+
+
+def test_site_root_opens_the_first_page_cleanly(browser, site):
+    """The site's root (index.html) sends the reader to the first page, with no error and no failed
+    request on the way, and declares the icon (else a browser asks for the missing /favicon.ico)."""
+    root_page = PAGES[0]
+    text = (site.root / "index.html").read_text(encoding="utf-8")
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', text)
+    assert icon and (site.root / icon.group(1)).is_file(), f"index.html declares no icon that exists:\n{text}"
+    assert re.search(r"<title>[^<]+</title>", text) and '<html lang="' in text, text
+    visit = Visit("index")
+    context, page = open_page(browser, site, site.url, visit, settle=False)
+    try:
+        page.wait_for_url(f"{site.url}{root_page}.html", timeout=10_000)
+        page.wait_for_load_state("networkidle")
+    finally:
+        context.close()
+    assert not visit.console_errors, visit.console_errors
+    # The redirect leaves the page at once: a request it started (its icon) may be cancelled by the
+    # navigation, which is no error. Any other failure, and any HTTP error, is.
+    failed = [f for f in visit.failed if not f.endswith(": net::ERR_ABORTED")]
+    assert not failed, failed
+    assert not visit.foreign, visit.foreign
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_element_ids_are_unique(visits, docname):
+    dupes = visits(docname).duplicate_ids
+    assert not dupes, f"ids used more than once on {docname}: {dupes}"
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_one_search_field(visits, docname):
+    """One way to search on the screen, on a desktop and on a phone, and it opens the search."""
+    visit = visits(docname)
+    assert len(visit.search_desktop) == 1, f"{docname} (desktop) shows {len(visit.search_desktop)} search fields: {visit.search_desktop}"
+    assert visit.search_opens, f"{docname}: the search field does not open the search dialog"
+    assert len(visit.search_phone) == 1, f"{docname} (phone) shows {len(visit.search_phone)} search fields: {visit.search_phone}"
 
 
 @pytest.mark.parametrize("docname", per_page(PAGES))
@@ -230,6 +367,30 @@ def test_no_serious_accessibility_violations(visits, docname):
     violations = visits(docname).axe
     assert not violations, f"axe-core on {docname}:\n" + "\n".join(
         f"[{v['impact']}] {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in violations)
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_no_serious_accessibility_violations_in_dark_mode(visits, docname):
+    """axe-core again with the theme's dark colour mode on (its colours are a second palette)."""
+    visit = visits(docname)
+    assert visit.dark_theme == "dark", f"{docname} did not switch to the dark mode ({visit.dark_theme!r})"
+    assert not visit.dark_axe, f"axe-core on {docname} (dark mode):\n" + "\n".join(
+        f"[{v['impact']}] {v['id']}: {v['help']}\n    " + "\n    ".join(v["nodes"]) for v in visit.dark_axe)
+
+
+# A figure legible on a dark page: it sits on a light ground (its median grey level, as drawn on the
+# screen) and has dark ink on it (its darkest percent). A figure with a transparent background would
+# show the page's near-black ground (median about 20) and fail; the theme draws figures on white,
+# dimmed to about 220 in the dark mode.
+LIGHT_GROUND, DARK_INK = 150, 100
+
+
+@pytest.mark.parametrize("docname", per_page(PAGES))
+def test_figures_legible_in_dark_mode(visits, docname):
+    for fig in visits(docname).dark_figures:
+        assert fig["ground"] >= LIGHT_GROUND and fig["ink"] <= DARK_INK, (
+            f"a figure on {docname} is hard to read in the dark mode (ground {fig['ground']}, "
+            f"ink {fig['ink']} of 255): {fig['src']}")
 
 
 @pytest.mark.parametrize("docname", per_page(PAGES))
@@ -287,6 +448,36 @@ def test_static_lab_controls_change_the_figure(browser, site, docname):
     finally:
         context.close()
     assert not visit.console_errors, f"errors while moving the lab controls on {docname}: {visit.console_errors}"
+
+
+@pytest.mark.parametrize("docname", per_page(SOLUTION_PAGES))
+def test_solution_title_links_go_to_their_exercise(browser, site, docname):
+    """A solution's title ("Solution to Exercise 1") links to the exercise; following that link raises
+    no error and neither opens nor closes the solution (the rest of the title does toggle it)."""
+    visit = Visit(docname)
+    context, page = open_page(browser, site, f"{site.url}{docname}.html", visit)
+    try:
+        solutions = page.locator("div.solution")
+        assert solutions.count() >= 1, f"{docname} has solutions in its source but none on the page"
+        for i in range(solutions.count()):
+            solution = solutions.nth(i)
+            link = solution.locator(".admonition-title a.reference")
+            assert link.count() == 1, f"solution {i} on {docname} has no link to its exercise"
+            text = link.text_content()
+            assert text == text.strip() and text.startswith("Exercise"), f"odd link text {text!r}"
+            hidden = "toggle-hidden" in (solution.get_attribute("class") or "")
+            target = link.get_attribute("href")
+            link.click()
+            page.wait_for_function("h => location.hash === h", arg=target, timeout=5_000)
+            assert ("toggle-hidden" in (solution.get_attribute("class") or "")) == hidden, (
+                f"following the exercise link toggled solution {i} on {docname}")
+            assert page.locator(f"[id='{target[1:]}']").count() == 1, f"the link's target {target} is missing"
+        first = solutions.first
+        first.locator(".admonition-title").click(position={"x": 5, "y": 5})  # the title away from the link
+        assert "toggle-hidden" not in (first.get_attribute("class") or ""), "the solution's title does not open it"
+    finally:
+        context.close()
+    assert not visit.console_errors, f"errors while following solution links on {docname}: {visit.console_errors}"
 
 
 def _repository() -> tuple[str, str, str]:

@@ -113,6 +113,28 @@ def test_live_image_grows_to_fit_and_keeps_its_size():
     assert size() == wide
 
 
+def test_live_image_grows_when_the_axes_need_more_room():
+    """A setting whose tick labels reach past the picture's edge widens it, and nothing is cut off:
+    the edge columns of the new picture are background."""
+
+    def render(fig, data, params):
+        ax = fig.subplots()
+        ax.plot([0, 1], [0, 1])
+        if params["long"] == "yes":
+            ax.set_yticks([0, 1], ["0", "a tick label far longer than the first"])
+
+    lab = H.Lab("edge-lab", [H.Control("long", ("no", "yes"), "no")], lambda long: None, render, lambda p: "x",
+                figsize=(3, 2))
+    live = lab.widget()
+    image = lambda: Image.open(io.BytesIO(bytes(live.image.value))).convert("L")  # noqa: E731
+    narrow = image().size
+    live.controls["long"].value = "yes"
+    wide = image()
+    assert wide.size[0] > narrow[0] + 50
+    pixels = np.asarray(wide)
+    assert pixels[:, 0].min() == 255 and pixels[:, -1].min() == 255, "the wider picture is still cut off"
+
+
 def test_live_widgets_offer_exactly_the_control_values():
     lab, _ = make_lab()
     live = lab.widget()
