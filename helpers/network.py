@@ -178,7 +178,18 @@ def build_mlp(sizes: Sequence[int], rng: np.random.Generator, *, activation: str
     return MLP(weights, biases, act, activate_output)
 
 
-_RANDOM_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+RANDOM_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def random_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as float16, float32 or float64 (half precision included: the book shows where it fails)."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in RANDOM_DTYPES:
+        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
+    return dt
 
 
 def random_network(sizes: Sequence[int], rng: np.random.Generator, *, activation: str | Activation,
@@ -207,12 +218,7 @@ def random_network(sizes: Sequence[int], rng: np.random.Generator, *, activation
     _checks.choice(weights, "weights", ("gaussian", "orthogonal"))
     if weights == "orthogonal" and mode != "fan_in":
         raise ValueError("mode must be 'fan_in' for weights='orthogonal' (its scale is sqrt(sigma_w2), with no fan)")
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in _RANDOM_DTYPES:
-        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
+    dt = random_dtype(dtype)
     ws, bs = [], []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         if weights == "orthogonal":

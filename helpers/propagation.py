@@ -36,11 +36,12 @@ from . import _checks
 from .activations import Activation, get_activation
 from .diagnostics import dead_fraction, saturated_fraction
 from .diagnostics import SATURATION_THRESHOLD
-from .network import MLP, backward, forward, random_network
+from .network import RANDOM_DTYPES, MLP, backward, forward, random_network
+from .network import random_dtype as _dtype
 from .theory import predicted_profile
 
 MODES = ("fan_in", "fan_out")
-DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+DTYPES = RANDOM_DTYPES
 _MAX_SLOPE = {"tanh": 1.0, "sigmoid": 0.25, "softsign": 1.0}
 
 
@@ -50,16 +51,6 @@ def _sizes(sizes: Sequence[int]) -> list[int]:
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least an input and an output width, got {list(sizes)}")
     return [_checks.positive_int(s, f"sizes[{i}]") for i, s in enumerate(sizes)]
-
-
-def _dtype(dtype: object) -> np.dtype:
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in DTYPES:
-        raise ValueError(f"dtype must be float16, float32 or float64, got {dtype!r}")
-    return dt
 
 
 # -- measure ------------------------------------------------------------------------------------

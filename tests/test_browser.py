@@ -216,13 +216,7 @@ def visits(browser, site, screenshots):
                 binder.first.wait_for(state="visible")
                 visit.binder_links = [binder.nth(i).get_attribute("href") for i in range(binder.count())]
                 page.keyboard.press("Escape")
-            page.add_script_tag(content=axe_source)
-            result = page.evaluate("""async () => {
-                const r = await axe.run(document, {resultTypes: ['violations']});
-                return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                    nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
-            }""")
-            visit.axe = [v for v in result if v["impact"] in ("serious", "critical")]
+            visit.axe = serious_axe_violations(page, axe_source)
             visit.duplicate_ids = page.evaluate(_DUPLICATE_IDS)
             visit.icon = page.evaluate(_ICON)
             visit.search_desktop = page.evaluate(_VISIBLE_SEARCH)
@@ -240,6 +234,17 @@ def visits(browser, site, screenshots):
         return visit
 
     return get
+
+
+def serious_axe_violations(page, axe_source: str) -> list[dict]:
+    """axe-core on the whole page as it is now: its serious and critical violations."""
+    page.add_script_tag(content=axe_source)
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
+    }""")
+    return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
 def _visit_dark(browser, site, screenshots, visit: Visit, axe_source: str) -> None:
@@ -278,13 +283,7 @@ def _visit_dark(browser, site, screenshots, visit: Visit, axe_source: str) -> No
                     return 255
 
                 visit.dark_figures.append({"src": box["src"], "ground": quantile(0.5), "ink": quantile(0.01)})
-        page.add_script_tag(content=axe_source)
-        result = page.evaluate("""async () => {
-            const r = await axe.run(document, {resultTypes: ['violations']});
-            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
-        }""")
-        visit.dark_axe = [v for v in result if v["impact"] in ("serious", "critical")]
+        visit.dark_axe = serious_axe_violations(page, axe_source)
     finally:
         context.close()
 

@@ -1,4 +1,4 @@
-"""Tests for helpers.layerwise: per-layer samples, predictions, gains and the training comparison.
+"""Tests for helpers.layerwise: per-layer samples, preserving gains and the training comparison.
 
 Every random test is seeded; tolerances are stated next to each comparison with the reason.
 """
@@ -12,58 +12,6 @@ import pytest
 
 import helpers as H
 from helpers import layerwise as LW
-
-RULES = {
-    "lecun_normal": lambda fi, fo: 1 / fi,
-    "lecun_uniform": lambda fi, fo: 1 / fi,
-    "glorot_standard": lambda fi, fo: 1 / (3 * fi),
-    "xavier_uniform": lambda fi, fo: 2 / (fi + fo),
-    "xavier_normal": lambda fi, fo: 2 / (fi + fo),
-    "glorot_uniform": lambda fi, fo: 2 / (fi + fo),
-    "glorot_normal": lambda fi, fo: 2 / (fi + fo),
-    "kaiming_normal": lambda fi, fo: 2 / fi,
-    "kaiming_uniform": lambda fi, fo: 2 / fi,
-    "he_normal": lambda fi, fo: 2 / fi,
-    "he_uniform": lambda fi, fo: 2 / fi,
-}
-
-
-# -- weight_variance ------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("name", sorted(RULES))
-def test_weight_variance_closed_form_and_sample(name):
-    shape = (300, 200)  # fan_out 300, fan_in 200
-    expected = RULES[name](200, 300)
-    assert H.weight_variance(name, shape) == pytest.approx(expected, rel=1e-12)
-    # 60000 draws: the relative standard error of a sample variance is below 1%; allow 4%.
-    w = H.get_initializer(name)(shape, np.random.default_rng(0))
-    assert np.var(w) == pytest.approx(expected, rel=0.04)
-
-
-def test_weight_variance_options_and_conv_shapes():
-    # conv kernel (out=8, in=4, 3x3): fan_in 36, fan_out 72
-    assert H.weight_variance("xavier_uniform", (8, 4, 3, 3)) == pytest.approx(2 / (36 + 72))
-    assert H.weight_variance("xavier_normal", (8, 4), gain=5 / 3) == pytest.approx(25 / 9 * 2 / 12)
-    assert H.weight_variance("kaiming_normal", (8, 4), mode="fan_out") == pytest.approx(2 / 8)
-    # PyTorch's nn.Linear default: kaiming_uniform with a = sqrt(5) has the variance of Glorot's standard rule
-    assert H.weight_variance("kaiming_uniform", (8, 4), a=math.sqrt(5)) == pytest.approx(
-        H.weight_variance("glorot_standard", (8, 4)), rel=1e-12)
-
-
-def test_weight_variance_rejects_bad_input():
-    with pytest.raises(ValueError, match="init"):
-        H.weight_variance("xavier", (3, 3))
-    with pytest.raises(ValueError, match="gain"):
-        H.weight_variance("glorot_standard", (3, 3), gain=2.0)
-    with pytest.raises(ValueError, match="only apply to the Kaiming"):
-        H.weight_variance("xavier_uniform", (3, 3), mode="fan_out")
-    with pytest.raises(ValueError, match="gain"):
-        H.weight_variance("xavier_uniform", (3, 3), gain=-1.0)
-    with pytest.raises(ValueError, match="shape"):
-        H.weight_variance("xavier_uniform", (3,))
-    with pytest.raises(ValueError, match="mode"):
-        H.weight_variance("kaiming_normal", (3, 3), mode="fan_avg")
-
 
 # -- sample_layers -----------------------------------------------------------------------------
 
