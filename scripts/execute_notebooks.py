@@ -26,10 +26,12 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The kernels run with two BLAS threads, as under nbval (tests/conftest.py): the same outputs, and no
-# oversubscription of a 2-core machine that is busy with other work.
+# The kernels run with two BLAS threads, and each notebook records it (``metadata.book.blas_threads``):
+# nbval checks the stored outputs with one thread (tests/conftest.py), so every test run proves that
+# the outputs do not depend on the number of threads (tests/test_determinism.py).
+BLAS_THREADS = 2
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "2")
+    os.environ[_var] = str(BLAS_THREADS)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -72,6 +74,7 @@ def execute(path: Path, timeout: int = 600) -> float:
         if cell.cell_type == "code":
             cell.outputs = _merge_streams([o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})])
     nb.metadata.pop("widgets", None)
+    nb.metadata["book"] = {"blas_threads": BLAS_THREADS}
     nbformat.write(nb, path)
     return elapsed
 

@@ -1,90 +1,34 @@
-"""Executing chapter notebooks as the tests do, and comparing their outputs (text and pixels).
+"""Comparing notebook outputs as the tests do: text outputs, and figures within a pixel tolerance.
 
-Used by ``test_determinism.py`` (and mirrored by ``benchmarks/run.py``). A notebook runs in a fresh
-``python3`` kernel of the current environment with its own folder as the working directory, exactly
-as ``scripts/execute_notebooks.py`` and nbval run it; the number of BLAS / OpenMP threads is set
-through the kernel's environment.
+Used by chapters/conftest.py (nbval's figure check), ``test_determinism.py`` and
+``test_notebook_hygiene.py``.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import os
 import re
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = ROOT / "chapters"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
-# VmHWM on Linux: ru_maxrss would include the memory of the process that started the kernel.
-_PEAK_RSS_CELL = ("import re as _re, resource as _r, sys as _s\n"
-                  "try:\n"
-                  "    _m = int(_re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))\n"
-                  "except (OSError, AttributeError):\n"
-                  "    _m = _r.getrusage(_r.RUSAGE_SELF).ru_maxrss // (1024 if _s.platform == 'darwin' else 1)\n"
-                  "print('__PEAK_RSS_KB__', _m)")
-
 # Pixel tolerance for re-rendered figures: same size, and at most 0.1 % of the pixels may differ by
 # more than 16 (of 255) in any channel. Anti-aliasing noise from floating-point differences touches a
 # handful of pixels; a figure drawn from different numbers (a stale figure) moves whole lines.
 PIXEL_THRESHOLD = 16
 PIXEL_FRACTION = 1e-3
+# BLAS threads of nbval's kernels (chapters/conftest.py); the stored outputs are made with two
+# (scripts/execute_notebooks.py), so every test run compares two thread counts.
+NBVAL_THREADS = 1
 
 
 def chapter_notebooks() -> list[Path]:
     return sorted(CHAPTERS.glob("*.ipynb"))
-
-
-@dataclass
-class Run:
-    nb: nbformat.NotebookNode
-    seconds: float
-    peak_rss_mb: float | None
-
-
-def thread_env(threads: int | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if threads is not None:
-        env.update({var: str(threads) for var in THREAD_VARS})
-    return env
-
-
-def execute(path: Path, *, threads: int | None = None, timeout: int = 600, peak_rss: bool = False) -> Run:
-    """Execute a copy of the notebook at ``path`` (the file is not touched) and return it.
-
-    Widget-view outputs are dropped, as ``scripts/execute_notebooks.py`` does when it stores outputs.
-    With ``peak_rss=True`` a last cell reads the kernel's peak resident memory (``ru_maxrss``) and is
-    removed again.
-    """
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(path, as_version=4)
-    if peak_rss:
-        nb.cells.append(nbformat.v4.new_code_cell(_PEAK_RSS_CELL))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(path.parent)}})
-    start = time.perf_counter()
-    client.execute(env=thread_env(threads))
-    seconds = time.perf_counter() - start
-    rss = None
-    if peak_rss:
-        last = nb.cells.pop()
-        text = "".join(o.get("text", "") for o in last.outputs if o.get("output_type") == "stream")
-        match = re.search(r"__PEAK_RSS_KB__ (\d+)", text)
-        rss = int(match.group(1)) / 1024 if match else None
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
-    return Run(nb, seconds, rss)
 
 
 def text_outputs(nb) -> list[tuple[int, str, str]]:
@@ -118,22 +62,37 @@ def text_outputs(nb) -> list[tuple[int, str, str]]:
     return out
 
 
+def output_images(outputs) -> list[bytes]:
+    """Every PNG in a list of cell outputs: figures (``image/png``) and lab frames inside HTML."""
+    out = []
+    for o in outputs:
+        data = o.get("data", {})
+        if "image/png" in data:
+            png = data["image/png"]
+            out.append(base64.b64decode(png if isinstance(png, str) else "".join(png)))
+        html = data.get("text/html")
+        if html:
+            html = html if isinstance(html, str) else "".join(html)
+            out.extend(base64.b64decode(m) for m in DATA_URI.findall(html))
+    return out
+
+
 def images(nb) -> list[tuple[int, bytes]]:
     """Every PNG a notebook shows, as ``(cell index, bytes)``: figures and lab frames inside HTML."""
-    out = []
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        for o in cell.get("outputs", []):
-            data = o.get("data", {})
-            if "image/png" in data:
-                png = data["image/png"]
-                out.append((i, base64.b64decode(png if isinstance(png, str) else "".join(png))))
-            html = data.get("text/html")
-            if html:
-                html = html if isinstance(html, str) else "".join(html)
-                out.extend((i, base64.b64decode(m)) for m in DATA_URI.findall(html))
-    return out
+    return [(i, png) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
+            for png in output_images(cell.get("outputs", []))]
+
+
+def stale_figures(fresh_outputs, committed_outputs) -> list[str]:
+    """Why the images of a re-run cell are not the committed ones (empty if they match).
+
+    Same number of images, and each within the pixel tolerance below of its committed twin.
+    """
+    fresh, committed = output_images(fresh_outputs), output_images(committed_outputs)
+    if len(fresh) != len(committed):
+        return [f"{len(fresh)} images, the committed cell has {len(committed)}"]
+    return [f"image {k + 1} of {len(fresh)}: {why}" for k, (new, old) in enumerate(zip(fresh, committed))
+            for ok, why in [pixel_difference(new, old)] if not ok]
 
 
 def pixel_difference(a: bytes, b: bytes) -> tuple[bool, str]:

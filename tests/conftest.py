@@ -10,15 +10,8 @@ and the browser tests. Under pytest-xdist every cell of one notebook stays on on
 kernel), every browser test of one page stays on one worker (they share one visit of the page; see
 :func:`work_unit`), and the book is built once per run, by whichever worker first needs it.
 
-nbval runs without a sanitizer (``--nbval-sanitize-with``): CONTRIBUTING.md makes every text output
-reproducible at the source (seeded draws, fixed-precision numbers, no reprs or addresses, empty
-stderr), and a regex that rewrote outputs before comparing could hide a real change. nbval already
-ignores PNG bytes; the lab cells, whose output is images in HTML, are tagged ``nbval-ignore-output``
-and still run; tests/test_determinism.py compares the figures.
-
-The nbval kernels run with two BLAS threads (set below, inherited by every kernel this session
-starts), and tests/test_determinism.py runs every notebook again with one thread: both runs must
-reproduce the committed text outputs exactly, so they are identical to each other.
+How nbval runs the chapters (one BLAS thread, figures compared too) is set in chapters/conftest.py,
+beside the notebooks, so that it also holds for ``pytest chapters/x.ipynb``.
 """
 
 from __future__ import annotations
@@ -37,13 +30,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from _book import ROOT, source_of, toc_pages  # noqa: F401 - shared with the test modules
 
-# nbval's strict run is the two-thread execution of every notebook (see the module docstring).
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "2"
 CHROMIUM = Path(os.environ.get("BOOK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -53,41 +42,6 @@ SCREENSHOTS = ROOT / "tests" / "screenshots"
 def in_ci() -> bool:
     """True on CI (``CI`` set to anything but an empty string, ``0`` or ``false``)."""
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-# -- the table of contents ---------------------------------------------------------------------
-
-def toc_pages() -> list[str]:
-    """Docnames (``chapters/intro``) of every page in ``_toc.yml``, in reading order."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    pages = [_strip_suffix(toc["root"])]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                pages.append(_strip_suffix(entry["file"]))
-            walk(entry.get("sections"))
-
-    walk(toc.get("chapters"))
-    for part in toc.get("parts") or []:
-        walk(part.get("chapters"))
-    return pages
-
-
-def _strip_suffix(name: str) -> str:
-    for suffix in (".ipynb", ".md"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def source_of(docname: str) -> Path:
-    """The source file of a toc page (``.ipynb`` or ``.md``)."""
-    for suffix in (".ipynb", ".md"):
-        path = ROOT / f"{docname}{suffix}"
-        if path.exists():
-            return path
-    raise FileNotFoundError(f"no .ipynb or .md source for toc entry {docname!r}")
 
 
 # -- options and collection --------------------------------------------------------------------

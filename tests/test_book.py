@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import re
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 
-from conftest import ROOT, source_of, toc_pages
+from _book import ROOT, source_of, toc_pages
 
 
 # -- sources (no build needed) -----------------------------------------------------------------

@@ -28,7 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from conftest import ROOT, source_of, toc_pages
+from _book import ROOT, source_of, toc_pages
 
 AXE = ROOT / "tests" / "vendor" / "axe.min.js"  # axe-core 4.14.1, see tests/vendor/README.md
 PAGES = toc_pages()

@@ -7,9 +7,7 @@ several standard errors wide.
 
 from __future__ import annotations
 
-import copy
 import math
-import warnings
 
 import numpy as np
 import pytest

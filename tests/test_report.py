@@ -39,7 +39,6 @@ def glued(name, value, *fmt):
 ])
 def test_glue_formatting(value, fmt, text):
     # What the book shows is text/plain after MyST-NB's own parsing, so test that rendering.
-    from myst_nb.core.variables import format_plain_text
 
     stored = glued("x", value, *([fmt] if fmt else []))
     assert format_plain_text(stored, "s") == text
@@ -47,7 +46,6 @@ def test_glue_formatting(value, fmt, text):
 
 def test_glue_keeps_trailing_zeros_and_exponents():
     # MyST-NB literal-evaluates glued text: unquoted "0.40" would render as 0.4, "1e+07" as 10000000.0.
-    from myst_nb.core.variables import format_plain_text
 
     assert format_plain_text(glued("x", 0.4, "{:.2f}"), "s") == "0.40"
     assert format_plain_text(glued("x", 1.2e7, "{:.0e}"), "s") == "1e+07"
