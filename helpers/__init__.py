@@ -3,11 +3,11 @@
 Three layers, each importing only the ones above it in this list:
 
 1. **Core** - :mod:`~helpers.initializers` (PyTorch's names and conventions), :mod:`~helpers.activations`,
-   :mod:`~helpers.layers` (the layer model: ``Dense``, ``Act``, ``Residual``, ``LayerNorm``,
-   ``BatchNorm``, ``Sequential``, each with ``forward`` and ``backward``; weights stacked on a leading
-   axis run many seeds at once), :mod:`~helpers.attention` (the transformer's layers: self-attention,
-   GELU, embeddings, Pre-LN and Post-LN blocks), :mod:`~helpers.recurrent` (recurrent cells and
-   recurrent initializers), :mod:`~helpers.network` (the MLP as one composition of layers,
+   :mod:`~helpers.layers` (the layer model: ``Dense``, ``Act``, ``Dropout``, ``Residual``,
+   ``LayerNorm``, ``BatchNorm``, ``Sequential``, each with ``forward`` and ``backward``; weights
+   stacked on a leading axis run many seeds at once), :mod:`~helpers.attention` (the transformer's
+   layers: self-attention, GELU, embeddings, Pre-LN and Post-LN blocks), :mod:`~helpers.recurrent`
+   (recurrent cells and recurrent initializers), :mod:`~helpers.network` (the MLP as one composition of layers,
    losses, ``stack_mlps``), :mod:`~helpers.optimizers`, :mod:`~helpers.training` (``train`` for one
    network, ``train_ensemble`` for many seeds at once), :mod:`~helpers.diagnostics`, :mod:`~helpers.data`.
 2. **Theory** - :mod:`~helpers.theory`: everything the book predicts, in five modules: Gaussian
@@ -37,7 +37,8 @@ from .initializers import (INITIALIZERS, VARIANCE_RULES, calculate_gain, constan
                            truncated_normal_std_factor, uniform, weight_variance, xavier_normal, xavier_uniform,
                            zeros)
 from .labs import Control, Lab, LiveLab, all_labs
-from .layers import Act, BatchNorm, Dense, Layer, LayerNorm, Residual, Sequential, Workspace, gradient_check, stack
+from .layers import (Act, BatchNorm, Dense, Dropout, Layer, LayerNorm, Residual, Sequential, Workspace,
+                     gradient_check, stack)
 from .network import (MLP, Cache, Grads, accuracy, backward, build_mlp, ensemble_cross_entropy, forward,
                       loss_and_grads, mean_squared_error, predict, random_network, softmax, softmax_cross_entropy,
                       stack_mlps)

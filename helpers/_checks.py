@@ -38,6 +38,14 @@ def finite_float(value: object, name: str, *, positive: bool = False, non_negati
     return value
 
 
+def rate(value: object, name: str) -> float:
+    """Return ``value`` as a float in ``[0, 1)``: a drop rate, which must leave something to keep."""
+    value = finite_float(value, name, non_negative=True)
+    if value >= 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
 def choice(value: object, name: str, allowed: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``allowed`` strings, else raise naming the options."""
     allowed = tuple(allowed)

@@ -1,6 +1,8 @@
 """The layer model: small layers with ``forward`` and ``backward`` that compose into networks.
 
-Every layer follows one protocol (the layer-with-cache pattern):
+The layers: :class:`Dense` (affine), :class:`Act` (elementwise activation), :class:`Dropout`
+(inverted dropout), :class:`Residual`, :class:`LayerNorm`, :class:`BatchNorm`, and
+:class:`Sequential` to compose them. Every layer follows one protocol (the layer-with-cache pattern):
 
 * ``params`` - its trainable arrays by name; optimizers update them in place;
 * ``forward(x)`` - returns the output and keeps on the layer what ``backward`` needs;
@@ -224,6 +226,56 @@ class Act(Layer):
         self._need_forward("z", "h")
         with np.errstate(**QUIET):
             return self.activation.grad(self.z, self.h, dy, _buffer(ws, self, "dz", dy.shape, dy.dtype))
+
+
+class Dropout(Layer):
+    """Inverted dropout (Srivastava et al. 2014): ``y = x * m`` with a fresh mask on every forward.
+
+    Each entry of ``x`` (every example, unit and ensemble member alike) gets its own
+    ``m = Bernoulli(1 - p) / (1 - p)``, drawn from ``rng`` as ``(rng.random(x.shape) >= p) / (1 - p)``
+    in ``x``'s dtype. Dividing by the keep rate ``1 - p`` makes ``E[y] = x``, so the network is used
+    without the layer (and without rescaling) at evaluation. At ``p = 0`` nothing is drawn and ``x``
+    passes unchanged. Backward: ``dx = dy * m``, so a dropped entry passes no gradient back.
+
+    ``fixed_mask`` (already divided by the keep rate) replaces the draw on every forward, which makes
+    the layer a fixed linear map, as a finite-difference check needs. ``mask`` is the mask of the
+    last forward (None when nothing was dropped). No parameters.
+    """
+
+    def __init__(self, p: float, rng: np.random.Generator, *, fixed_mask: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.p = _checks.rate(p, "p")
+        self.rng = _checks.generator(rng)
+        self.fixed_mask = fixed_mask
+        self.mask: np.ndarray | None = None
+        self.shape: tuple[int, ...] | None = None
+
+    @property
+    def fixed_mask(self) -> np.ndarray | None:
+        return self._fixed_mask
+
+    @fixed_mask.setter
+    def fixed_mask(self, value: np.ndarray | None) -> None:
+        self._fixed_mask = None if value is None else _checks.array(value, "fixed_mask")
+
+    def forward(self, x: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+        self.shape = x.shape
+        if self.fixed_mask is not None:
+            if self.fixed_mask.shape != x.shape:
+                raise ValueError(f"fixed_mask must have the input's shape {x.shape}, got {self.fixed_mask.shape}")
+            self.mask = self.fixed_mask.astype(x.dtype, copy=False)
+        elif self.p > 0:
+            self.mask = (self.rng.random(x.shape) >= self.p).astype(x.dtype) / (1.0 - self.p)
+        else:
+            self.mask = None
+            return x
+        return x * self.mask
+
+    def backward(self, dy: np.ndarray, ws: Workspace | None = None) -> np.ndarray:
+        self._need_forward("shape")
+        if dy.shape != self.shape:
+            raise ValueError(f"dy must have the shape of the last forward's output {self.shape}, got {dy.shape}")
+        return dy if self.mask is None else dy * self.mask
 
 
 class Sequential(Layer):

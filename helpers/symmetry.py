@@ -17,10 +17,12 @@ functions here
 * bound it: :func:`stripe_accuracy` and :func:`best_stripe_accuracy` give the best accuracy any
   network of copies can reach on 2-D data (its decision regions are parallel stripes);
 * test what breaks it: :func:`sgd` is minibatch training with momentum, L2 weight decay, Adam,
-  (inverted) dropout (:func:`forward_dropout`, :func:`backward_dropout`), input dropout, input
-  noise and per-unit learning rates, recording the first layer's incoming weight vectors over time
-  (their trajectories), the asymmetry of every hidden layer, the loss and accuracy on the whole
-  training set and snapshots of the network; :func:`escape_step` reads plateau lengths off it.
+  (inverted) dropout on the hidden units and on the inputs, input noise and per-unit learning
+  rates, recording the first layer's incoming weight vectors over time (their trajectories), the
+  asymmetry of every hidden layer, the loss and accuracy on the whole training set and snapshots of
+  the network; :func:`escape_step` reads plateau lengths off it. It trains the composition of
+  layers that :func:`with_dropout` builds: the network's own ``Dense`` and ``Act`` layers with
+  :class:`~helpers.layers.Dropout` layers between them.
 
 Everything is plain numpy on whole batches, with the book's shapes (``W_l`` is ``(n_l, n_{l-1})``).
 """
@@ -28,13 +30,14 @@ Everything is plain numpy on whole batches, with the book's shapes (``W_l`` is `
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Real
 
 import numpy as np
 
 from . import _checks
-from .network import LOSSES, MLP, Cache, Grads, backward, forward, predict
+from .layers import Dropout, Layer, Sequential
+from .network import LOSSES, MLP, predict
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -181,105 +184,33 @@ def collapsed_learning_rates(sizes: Sequence[int], lr: float) -> tuple[list[floa
     return weight_lr, bias_lr
 
 
-# -- forward and backward with (inverted) dropout ----------------------------------------------
+# -- the network with (inverted) dropout, as a composition of layers -----------------------------
 
-@dataclass
-class DropoutCache(Cache):
-    """A :class:`~helpers.network.Cache` plus the dropout masks, already divided by the keep rate.
+def with_dropout(net: MLP, rng: np.random.Generator, *, p: float = 0.5, input_p: float = 0.0) -> Sequential:
+    """``net`` with inverted dropout (Srivastava et al. 2014): ``Dropout(p)`` after every hidden activation.
 
-    ``post[l]`` holds the hidden output *after* the mask; ``masks[l]`` is ``None`` for the output
-    layer; ``input_mask`` is ``None`` without input dropout.
+    The result is a :class:`~helpers.layers.Sequential` of ``Dropout(input_p)`` on the inputs (only if
+    ``input_p > 0``), then ``net``'s own layers ``net.dense[i]`` and ``net.acts[i]``, with a
+    :class:`~helpers.layers.Dropout` of rate ``p`` after each hidden activation and none after the
+    output layer. The ``Dense`` and ``Act`` layers are shared, not copied: a backward pass leaves
+    the gradients in ``net.dense[i].grads``, and updates of ``net``'s parameters are updates of this
+    network. Each example and each unit gets its own mask entry, so two units that are copies are
+    dropped independently. The dropout layers draw from ``rng`` on every forward pass, in layer
+    order: the input mask first, then one mask per hidden layer from input to output.
     """
-
-    masks: list = field(default_factory=list)
-    input_mask: np.ndarray | None = None
-
-
-def _mask(rng: np.random.Generator, shape: tuple[int, int], p: float, dtype) -> np.ndarray:
-    return (rng.random(shape) >= p).astype(dtype) / (1.0 - p)
-
-
-def _rate(value: object, name: str) -> float:
-    value = _checks.finite_float(value, name, non_negative=True)
-    if value >= 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
-    return value
-
-
-def forward_dropout(net: MLP, x: np.ndarray, rng: np.random.Generator, *, p: float = 0.5,
-                    input_p: float = 0.0, masks: Sequence[np.ndarray] | None = None,
-                    input_mask: np.ndarray | None = None) -> tuple[np.ndarray, DropoutCache]:
-    """Forward pass with inverted dropout (Srivastava et al. 2014) on every hidden layer.
-
-    Each example and each hidden unit gets its own mask entry ``m ~ Bernoulli(1 - p) / (1 - p)``,
-    so ``h_l = phi(z_l) * m_l`` keeps the expected activation; ``input_p`` drops input features
-    the same way. ``masks`` / ``input_mask`` fix the (already scaled) masks instead of drawing them,
-    for tests. The output layer is never dropped.
-    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a helpers MLP (from build_mlp), got {type(net).__name__}")
     rng = _checks.generator(rng)
-    p, input_p = _rate(p, "p"), _rate(input_p, "input_p")
-    x = _checks.array(x, "x", ndim=2)
-    if x.shape[1] != net.sizes[0]:
-        raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
-    h = x.astype(net.dtype, copy=False)
-    batch, last = h.shape[0], net.depth - 1
-    if input_mask is None and input_p > 0:
-        input_mask = _mask(rng, h.shape, input_p, net.dtype)
-    if input_mask is not None:
-        if np.shape(input_mask) != h.shape:
-            raise ValueError(f"input_mask must have shape {h.shape}, got {np.shape(input_mask)}")
-        h = h * input_mask
-    if masks is not None and len(masks) != last:
-        raise ValueError(f"masks must hold one array per hidden layer ({last}), got {len(masks)}")
-    cache = DropoutCache(x=h, input_mask=input_mask)
-    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
-        z = h @ w.T
-        z += b
-        if i < last or net.activate_output:
-            h = net.activation.f(z)
-            if i < last:
-                if masks is not None:
-                    m = np.asarray(masks[i], dtype=net.dtype)
-                    if m.shape != (batch, w.shape[0]):
-                        raise ValueError(f"masks[{i}] must have shape {(batch, w.shape[0])}, got {m.shape}")
-                else:
-                    m = _mask(rng, (batch, w.shape[0]), p, net.dtype) if p > 0 else np.ones((batch, w.shape[0]),
-                                                                                              dtype=net.dtype)
-                h = h * m
-                cache.masks.append(m)
-        else:
-            h = z
-        cache.pre.append(z)
-        cache.post.append(h)
-    cache.masks.append(None)
-    return h, cache
-
-
-def backward_dropout(net: MLP, cache: DropoutCache, grad_out: np.ndarray) -> Grads:
-    """Back-propagate through :func:`forward_dropout`: the mask multiplies dL/dh on the way back.
-
-    ``delta_l = (dL/dh_l * m_l) * phi'(z_l)``, ``dL/dW_l = delta_l^T h_{l-1}`` with the masked
-    ``h_{l-1}``, ``dL/db_l = sum_batch delta_l``: a dropped unit gets no gradient for that example.
-    """
-    grad_out = _checks.array(grad_out, "grad_out", ndim=2)
-    if grad_out.shape != cache.post[-1].shape:
-        raise ValueError(f"grad_out must have the output's shape {cache.post[-1].shape}, got {grad_out.shape}")
-    depth = net.depth
-    gw, gb, d_pre, d_post = [None] * depth, [None] * depth, [None] * depth, [None] * depth
-    dh = grad_out.astype(net.dtype, copy=False)
-    for i in range(depth - 1, -1, -1):
-        d_post[i] = dh
-        if cache.masks[i] is not None:
-            dh = dh * cache.masks[i]
-        activated = i < depth - 1 or net.activate_output
-        dz = dh * net.activation.df(cache.pre[i]) if activated else dh
-        d_pre[i] = dz
-        h_prev = cache.post[i - 1] if i > 0 else cache.x
-        gw[i] = dz.T @ h_prev
-        gb[i] = dz.sum(axis=0)
-        if i > 0:
-            dh = dz @ net.weights[i]
-    return Grads(gw, gb, d_pre, d_post)
+    p, input_p = _checks.rate(p, "p"), _checks.rate(input_p, "input_p")
+    layers: list[Layer] = [Dropout(input_p, rng)] if input_p > 0 else []
+    last = net.depth - 1
+    for i, (dense, act) in enumerate(zip(net.dense, net.acts)):
+        layers.append(dense)
+        if act is not None:
+            layers.append(act)
+        if i < last:
+            layers.append(Dropout(p, rng))
+    return Sequential(layers)
 
 
 # -- training that records the units' trajectories ----------------------------------------------
@@ -350,9 +281,12 @@ def sgd(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, ste
     ``lr`` / ``bias_lr`` are one number or one number per layer; ``unit_lr[l]`` (one array of
     ``n_l`` multipliers per layer) scales the step of each unit's incoming weights and bias.
     ``dropout`` / ``input_dropout`` drop hidden units / input features with inverted dropout
-    (Srivastava et al. 2014, :func:`forward_dropout`); ``input_noise`` adds N(0, input_noise^2) to
-    every input of the batch (data augmentation). All of these random draws come from ``rng`` after
-    the batch indices, so two runs with one seed see the same minibatches.
+    (Srivastava et al. 2014): each step is a forward and backward pass of the composition of layers
+    :func:`with_dropout` builds, whose gradients land in ``net``'s own layers (at rate 0 a dropout
+    layer draws nothing and passes everything, so the step is the plain one). ``input_noise`` adds
+    N(0, input_noise^2) to every input of the batch (data augmentation). All of these random draws
+    come from ``rng`` after the batch indices (the noise, then the input mask, then one mask per
+    hidden layer from input to output), so two runs with one seed see the same minibatches.
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a helpers MLP (from build_mlp), got {type(net).__name__}")
@@ -366,7 +300,7 @@ def sgd(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, ste
     if momentum >= 1:
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     weight_decay = _checks.finite_float(weight_decay, "weight_decay", non_negative=True)
-    dropout, input_dropout = _rate(dropout, "dropout"), _rate(input_dropout, "input_dropout")
+    dropout, input_dropout = _checks.rate(dropout, "dropout"), _checks.rate(input_dropout, "input_dropout")
     input_noise = _checks.finite_float(input_noise, "input_noise", non_negative=True)
     units = _unit_lr(unit_lr, net.sizes)
     loss_fn = LOSSES[_checks.choice(loss, "loss", LOSSES)]
@@ -378,12 +312,15 @@ def sgd(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, ste
         raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
     eps = _checks.finite_float(eps, "eps", positive=True)
     x = _checks.array(x, "x", ndim=2)
+    if x.shape[1] != net.sizes[0]:
+        raise ValueError(f"x must have {net.sizes[0]} columns (the input width), got shape {x.shape}")
     y = np.asarray(y)
     if len(y) != len(x):
         raise ValueError(f"y must have one entry per row of x ({len(x)}), got {len(y)}")
     full = batch_size is None
     batch = len(x) if full else min(_checks.positive_int(batch_size, "batch_size"), len(x))
     classify = loss == "cross_entropy"
+    model = with_dropout(net, rng, p=dropout, input_p=input_dropout)
 
     params = net.weights + net.biases
     rates = w_lr + b_lr
@@ -413,20 +350,16 @@ def sgd(net: MLP, x: np.ndarray, y: np.ndarray, rng: np.random.Generator, *, ste
             xb, yb = x[idx], y[idx]
             if input_noise > 0:
                 xb = xb + input_noise * rng.standard_normal(xb.shape)
-            if dropout > 0 or input_dropout > 0:
-                out, cache = forward_dropout(net, xb, rng, p=dropout, input_p=input_dropout)
-                value, grad_out = loss_fn(out, yb)
-                grads = backward_dropout(net, cache, grad_out)
-            else:
-                out, cache = forward(net, xb)
-                value, grad_out = loss_fn(out, yb)
-                grads = backward(net, cache, grad_out)
+            out = model.forward(xb.astype(net.dtype, copy=False))
+            value, grad_out = loss_fn(out, yb)
+            model.backward(grad_out.astype(net.dtype, copy=False))
             if not np.isfinite(value):
                 diverged_at = t
                 break
             losses[t] = value
-            gradients = [g + weight_decay * w if weight_decay else g for g, w in zip(grads.weights, net.weights)]
-            gradients += grads.biases
+            gradients = [d.grads["weight"] + weight_decay * d.weight if weight_decay else d.grads["weight"]
+                         for d in net.dense]
+            gradients += [d.grads["bias"] for d in net.dense]
             for k, (p, g, rate, scale) in enumerate(zip(params, gradients, rates, scales)):
                 if optimizer == "sgd":
                     v = state1[k]
@@ -536,6 +469,6 @@ def escape_step(loss: np.ndarray, threshold: float) -> int | None:
     return int(hits[0]) if hits.size else None
 
 
-__all__ = ["DropoutCache", "OPTIMIZERS", "Trajectory", "backward_dropout", "collapse",
-           "collapsed_learning_rates", "distinct_units", "escape_step", "forward_dropout", "hidden_asymmetry",
-           "sgd", "best_stripe_accuracy", "stripe_accuracy", "unit_spread", "unit_vectors", "weight_ranks"]
+__all__ = ["OPTIMIZERS", "Trajectory", "collapse", "collapsed_learning_rates", "distinct_units", "escape_step",
+           "hidden_asymmetry", "sgd", "best_stripe_accuracy", "stripe_accuracy", "unit_spread", "unit_vectors",
+           "weight_ranks", "with_dropout"]

@@ -379,6 +379,11 @@ row("Dense-backward-before-forward", lambda: H.Dense(np.ones((2, 3))).backward(n
     r"needs a forward pass first")
 row("Act-unknown", lambda: H.Act("swish"), ValueError, r"activation must be one of")
 row("Sequential-not-a-layer", lambda: H.Sequential([H.Act(), "relu"]), TypeError, r"layers\[1\] must be a Layer")
+row("Dropout-p-one", lambda: H.Dropout(1.0, R(0)), ValueError, r"p must be in \[0, 1\), got 1.0")
+row("Dropout-p-negative", lambda: H.Dropout(-0.5, R(0)), ValueError, r"p must be >= 0")
+row("Dropout-generator", lambda: H.Dropout(0.5, 0), TypeError, r"rng must be a numpy.random.Generator")
+row("Dropout-fixed-mask-shape", lambda: H.Dropout(0.5, R(0), fixed_mask=np.ones(3)).forward(np.ones((2, 3))),
+    ValueError, r"fixed_mask must have the input's shape \(2, 3\)")
 row("Residual-branch", lambda: H.Residual(np.ones(2)), TypeError, r"branch must be a Layer")
 row("Residual-scale-inf", lambda: H.Residual(H.Act(), INF), ValueError, r"scale must be finite")
 row("LayerNorm-n-zero", lambda: H.LayerNorm(0), ValueError, r"n must be a positive integer")

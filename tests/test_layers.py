@@ -33,6 +33,12 @@ CASES = {
                                                 trainable=True), (5, 4)),
     "sequential_mlp": (lambda r: L.Sequential([_dense((6, 3), r), L.Act("softsign"), L.LayerNorm(6),
                                                _dense((2, 6), r)]), (5, 3)),
+    # a fixed mask makes dropout one linear map, the same on every forward of the check
+    "dropout_fixed_mask": (lambda r: L.Dropout(0.3, r, fixed_mask=(r.random((5, 4)) >= 0.3) / 0.7), (5, 4)),
+    "dropout_ensemble": (lambda r: L.Dropout(0.5, r, fixed_mask=(r.random((2, 5, 4)) >= 0.5) / 0.5), (2, 5, 4)),
+    "sequential_dropout_mlp": (lambda r: L.Sequential([_dense((6, 3), r), L.Act("tanh"),
+                                                       L.Dropout(0.4, r, fixed_mask=(r.random((5, 6)) >= 0.4) / 0.6),
+                                                       _dense((2, 6), r)]), (5, 3)),
 }
 
 
@@ -53,6 +59,81 @@ def test_gradient_check_detects_a_wrong_backward():
 
     errors = L.gradient_check(Wrong("tanh"), R(0).standard_normal((4, 3)), R(1))
     assert errors["x"] > 1e-3
+
+
+def test_dropout_draws_the_inverted_mask_from_its_generator():
+    """Each forward draws a fresh mask (rng.random(x.shape) >= p) / (1 - p) in x's dtype and keeps it."""
+    x = R(2).standard_normal((6, 5)).astype(np.float32)
+    layer = L.Dropout(0.25, R(5))
+    y = layer.forward(x)
+    expected = (R(5).random(x.shape) >= 0.25).astype(np.float32) / 0.75
+    assert layer.mask.dtype == np.float32 and y.dtype == np.float32
+    np.testing.assert_array_equal(layer.mask, expected)
+    np.testing.assert_array_equal(y, x * expected)
+    dy = R(3).standard_normal(x.shape).astype(np.float32)
+    np.testing.assert_array_equal(layer.backward(dy), dy * expected)
+    first = layer.mask
+    layer.forward(x)
+    assert not np.array_equal(layer.mask, first)                # a new mask on every forward
+
+
+def test_dropout_keeps_the_mean_in_expectation():
+    """E[x * m] = x: averaged over 50000 examples, every feature keeps its value.
+
+    With p = 0.3 the mask has mean 1 and standard deviation sqrt(p / (1 - p)) = 0.65, so the mean of
+    50000 draws has a standard error of 0.0029 |x|; the tolerance 0.02 |x| is about 7 of them.
+    """
+    v = np.array([1.0, -2.0, 0.5, 3.0])
+    x = np.tile(v, (50_000, 1))
+    layer = L.Dropout(0.3, R(11))
+    y = layer.forward(x)
+    np.testing.assert_allclose(y.mean(axis=0), v, rtol=0.02)
+    assert set(np.unique(layer.mask)) == {0.0, 1 / 0.7}
+    assert abs(np.mean(layer.mask == 0) - 0.3) < 0.005         # 200000 draws: 4.9 standard errors
+
+
+def test_dropout_works_on_ensembles_with_one_mask_entry_per_member():
+    x = np.ones((3, 40, 6))
+    layer = L.Dropout(0.5, R(12))
+    y = layer.forward(x)
+    assert y.shape == x.shape == layer.mask.shape
+    assert not np.array_equal(layer.mask[0], layer.mask[1])   # members are dropped independently
+
+
+def test_dropout_at_rate_zero_draws_nothing_and_passes_everything():
+    x, dy = R(4).standard_normal((5, 3)), R(5).standard_normal((5, 3))
+    rng = R(6)
+    state = rng.bit_generator.state
+    layer = L.Dropout(0.0, rng)
+    assert layer.forward(x) is x and layer.mask is None
+    assert layer.backward(dy) is dy
+    assert rng.bit_generator.state == state
+    L.Dropout(0.1, rng).forward(x)
+    assert rng.bit_generator.state != state                     # a non-zero rate does draw
+
+
+@pytest.mark.parametrize("p, error", [(1.0, ValueError), (-0.1, ValueError), (float("nan"), ValueError),
+                                      (1.5, ValueError), ("0.5", TypeError), (True, TypeError)])
+def test_dropout_rejects_a_rate_outside_zero_to_one(p, error):
+    with pytest.raises(error, match="p must"):
+        L.Dropout(p, R(0))
+
+
+def test_dropout_rejects_bad_generators_masks_and_gradients():
+    with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
+        L.Dropout(0.5, 0)
+    with pytest.raises(TypeError, match="fixed_mask must be a numeric array"):
+        L.Dropout(0.5, R(0), fixed_mask="mask")
+    with pytest.raises(TypeError, match="fixed_mask must be a numeric array"):
+        L.Dropout(0.5, R(0)).fixed_mask = ["drop", "keep"]
+    with pytest.raises(ValueError, match=r"fixed_mask must have the input's shape \(2, 3\)"):
+        L.Dropout(0.5, R(0), fixed_mask=np.ones((3, 2))).forward(np.ones((2, 3)))
+    with pytest.raises(RuntimeError, match="needs a forward pass first"):
+        L.Dropout(0.5, R(0)).backward(np.ones((2, 3)))
+    layer = L.Dropout(0.5, R(0))
+    layer.forward(np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"dy must have the shape of the last forward's output \(2, 3\)"):
+        layer.backward(np.ones((3, 2)))
 
 
 def test_ensemble_members_equal_separate_layers():

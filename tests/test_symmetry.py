@@ -116,78 +116,105 @@ def test_collapsed_network_follows_the_wide_one_step_for_step(sizes):
 
 # -- dropout -----------------------------------------------------------------------------------
 
+def dropout_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, H.Dropout)]
+
+
+def test_the_dropout_network_shares_the_nets_layers_and_drops_after_hidden_activations_only():
+    m = net()
+    model = S.with_dropout(m, np.random.default_rng(0), p=0.5, input_p=0.2)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "Dropout", "Dense", "Act", "Dropout", "Dense", "Act", "Dropout", "Dense"]
+    assert [model[i] for i in (1, 4, 7)] == m.dense and [model[i] for i in (2, 5)] == m.acts[:2]
+    assert [d.p for d in dropout_layers(model)] == [0.2, 0.5, 0.5]
+    no_input = S.with_dropout(m, np.random.default_rng(0), p=0.5)
+    assert type(no_input[0]).__name__ == "Dense"                # no input dropout at input_p = 0
+
+
 def test_dropout_with_p_zero_is_the_plain_network():
     x, y = spirals()
     m = net()
-    out, cache = S.forward_dropout(m, x, np.random.default_rng(0), p=0.0)
+    rng = np.random.default_rng(0)
+    state = rng.bit_generator.state
+    model = S.with_dropout(m, rng, p=0.0)
+    out = model.forward(x)
+    _, grad_out = H.softmax_cross_entropy(out, y)
+    model.backward(grad_out)
+    g = [d.grads["weight"].copy() for d in m.dense] + [d.grads["bias"].copy() for d in m.dense]
+    assert rng.bit_generator.state == state                     # nothing was drawn
     ref, ref_cache = H.forward(m, x)
     np.testing.assert_array_equal(out, ref)
-    _, grad_out = H.softmax_cross_entropy(out, y)
-    g = S.backward_dropout(m, cache, grad_out)
     g_ref = H.backward(m, ref_cache, grad_out)
-    for a, b in zip(g.weights + g.biases, g_ref.weights + g_ref.biases):
+    for a, b in zip(g, g_ref.weights + g_ref.biases):
         np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
 
 
 def test_dropout_masks_are_inverted_and_per_unit():
     x, _ = spirals(200)
     m = net(sizes=(2, 64, 3))
-    _, cache = S.forward_dropout(m, x, np.random.default_rng(1), p=0.25)
-    mask = cache.masks[0]
+    model = S.with_dropout(m, np.random.default_rng(1), p=0.25)
+    model.forward(x)
+    (layer,) = dropout_layers(model)
+    mask = layer.mask
     assert set(np.unique(mask)) == {0.0, 1 / 0.75}
     assert abs(np.mean(mask == 0) - 0.25) < 0.02              # 38400 draws: 4.6 standard errors
     assert not np.all(mask == mask[:, :1])                      # units of one example differ
-    assert cache.masks[-1] is None
+    assert model[-1] is m.dense[-1]                             # the output layer is never dropped
 
 
-def test_backward_dropout_matches_finite_differences_for_fixed_masks():
+def test_dropout_backward_matches_finite_differences_for_fixed_masks():
     x, y = spirals(10)
     m = net(sizes=(2, 5, 4, 3), seed=2)
     rng = np.random.default_rng(7)
     masks = [(rng.random((len(x), n)) >= 0.3) / 0.7 for n in (5, 4)]
     in_mask = (rng.random(x.shape) >= 0.2) / 0.8
+    model = S.with_dropout(m, rng, p=0.3, input_p=0.2)
+    for layer, mask in zip(dropout_layers(model), [in_mask] + masks):
+        layer.fixed_mask = mask
 
-    def loss(model):
-        out, _ = S.forward_dropout(model, x, rng, masks=masks, input_mask=in_mask)
-        return H.softmax_cross_entropy(out, y)[0]
+    def loss():
+        return H.softmax_cross_entropy(model.forward(x), y)[0]
 
-    out, cache = S.forward_dropout(m, x, rng, masks=masks, input_mask=in_mask)
-    grads = S.backward_dropout(m, cache, H.softmax_cross_entropy(out, y)[1])
+    model.backward(H.softmax_cross_entropy(model.forward(x), y)[1])
+    grads = [d.grads["weight"].copy() for d in m.dense] + [d.grads["bias"].copy() for d in m.dense]
     h = 1e-6
-    for params, gs in ((m.weights, grads.weights), (m.biases, grads.biases)):
-        for p, g in zip(params, gs):
-            for idx in itertools.islice(np.ndindex(p.shape), 0, None, 3):
-                old = p[idx]
-                p[idx] = old + h
-                up = loss(m)
-                p[idx] = old - h
-                down = loss(m)
-                p[idx] = old
-                assert (up - down) / (2 * h) == pytest.approx(g[idx], rel=1e-5, abs=1e-8)
+    for p, g in zip(m.weights + m.biases, grads):
+        for idx in itertools.islice(np.ndindex(p.shape), 0, None, 3):
+            old = p[idx]
+            p[idx] = old + h
+            up = loss()
+            p[idx] = old - h
+            down = loss()
+            p[idx] = old
+            assert (up - down) / (2 * h) == pytest.approx(g[idx], rel=1e-5, abs=1e-8)
 
 
 def test_a_dropped_unit_gets_no_gradient_from_that_example():
     x, y = spirals(1)
     x, y = x[:1], y[:1]
     m = net(sizes=(2, 6, 3))
-    masks = [np.array([[0.0, 2.0, 2.0, 0.0, 2.0, 2.0]])]
-    out, cache = S.forward_dropout(m, x, np.random.default_rng(0), masks=masks)
-    g = S.backward_dropout(m, cache, H.softmax_cross_entropy(out, y)[1])
-    assert np.all(g.weights[0][[0, 3]] == 0.0) and np.all(g.weights[0][[1, 2, 4, 5]] != 0.0)
-    assert np.all(g.weights[1][:, [0, 3]] == 0.0)
+    model = S.with_dropout(m, np.random.default_rng(0), p=0.5)
+    dropout_layers(model)[0].fixed_mask = np.array([[0.0, 2.0, 2.0, 0.0, 2.0, 2.0]])
+    model.backward(H.softmax_cross_entropy(model.forward(x), y)[1])
+    g0, g1 = m.dense[0].grads["weight"], m.dense[1].grads["weight"]
+    assert np.all(g0[[0, 3]] == 0.0) and np.all(g0[[1, 2, 4, 5]] != 0.0)
+    assert np.all(g1[:, [0, 3]] == 0.0)
 
 
 @pytest.mark.parametrize("kwargs", [{"p": 1.0}, {"p": -0.1}, {"input_p": 1.5}])
 def test_dropout_rejects_bad_rates(kwargs):
-    x, _ = spirals(5)
-    with pytest.raises(ValueError):
-        S.forward_dropout(net(), x, np.random.default_rng(0), **kwargs)
+    with pytest.raises(ValueError, match="p must be"):
+        S.with_dropout(net(), np.random.default_rng(0), **kwargs)
 
 
-def test_dropout_rejects_masks_of_the_wrong_shape():
+def test_dropout_rejects_masks_of_the_wrong_shape_and_a_non_network():
     x, _ = spirals(5)
-    with pytest.raises(ValueError, match="masks"):
-        S.forward_dropout(net(), x, np.random.default_rng(0), masks=[np.ones((3, 8))] * 2)
+    model = S.with_dropout(net(), np.random.default_rng(0), p=0.5)
+    dropout_layers(model)[0].fixed_mask = np.ones((3, 8))
+    with pytest.raises(ValueError, match="fixed_mask"):
+        model.forward(x)
+    with pytest.raises(TypeError, match="net must be a helpers MLP"):
+        S.with_dropout(H.Sequential([H.Act()]), np.random.default_rng(0))
 
 
 # -- training ---------------------------------------------------------------------------------
@@ -199,6 +226,33 @@ def test_plain_sgd_equals_the_core_training_loop():
     H.train(b, x, y, np.random.default_rng(5), steps=40, lr=0.3, batch_size=16, momentum=0.5)
     for p, q in zip(a.weights + a.biases, b.weights + b.biases):
         np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+
+
+def test_a_dropout_step_draws_batch_noise_input_mask_then_hidden_masks_in_that_order():
+    """One sgd step with dropout is one pass of the dropout network, with the draws in a fixed order."""
+    x, y = spirals()
+    a, b = net(), net()
+    S.sgd(a, x, y, np.random.default_rng(4), steps=1, lr=0.5, batch_size=16, dropout=0.3, input_dropout=0.2,
+          input_noise=0.1, record_every=1)
+    rng = np.random.default_rng(4)
+    idx = rng.choice(len(x), size=16, replace=False)
+    xb = x[idx] + 0.1 * rng.standard_normal((16, 2))
+    masks = [(rng.random((16, 2)) >= 0.2) / 0.8] + [(rng.random((16, 8)) >= 0.3) / 0.7 for _ in range(2)]
+    model = S.with_dropout(b, np.random.default_rng(99), p=0.3, input_p=0.2)
+    for layer, mask in zip(dropout_layers(model), masks):
+        layer.fixed_mask = mask
+    model.backward(H.softmax_cross_entropy(model.forward(xb), y[idx])[1])
+    for d in b.dense:
+        for name in ("weight", "bias"):
+            d.params[name] -= 0.5 * d.grads[name]
+    for p, q in zip(a.weights + a.biases, b.weights + b.biases):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_rejects_inputs_of_the_wrong_width():
+    x, y = spirals(5)
+    with pytest.raises(ValueError, match=r"x must have 2 columns \(the input width\)"):
+        S.sgd(net(), np.hstack([x, x]), y, np.random.default_rng(0), steps=1)
 
 
 def test_trajectory_records_the_requested_steps():
