@@ -12,8 +12,9 @@ Three layers, each importing only the ones above it in this list:
    network, ``train_ensemble`` for many seeds at once), :mod:`~helpers.diagnostics`, :mod:`~helpers.data`.
 2. **Theory** - :mod:`~helpers.theory`: everything the book predicts, in five modules: Gaussian
    expectations; one input forward and backward (per-layer profiles for any widths and variances,
-   a transformer's residual stream); the mean-field maps for pairs of inputs and the phase diagram;
-   finite-width fluctuations; the kernels of infinitely wide networks.
+   the mean-variance map of an activation, the residual streams of a residual MLP and of a
+   transformer); the mean-field maps for pairs of inputs and the phase diagram; finite-width
+   fluctuations; the kernels of infinitely wide networks.
 3. **Chapter experiments** - thin modules, imported as ``from helpers import <module>``, that compose
    core and theory into one chapter's studies: ``symmetry``, ``propagation``, ``layerwise``,
    ``finite_width``, ``frameworks``, ``lsuv``, ``residual``, ``normalization``, ``jacobian``,

@@ -15,8 +15,8 @@ c changes nothing in the forward pass. The gradient with respect to those weight
 so SGD's relative step shrinks by 1/c^2: normalization removes the scale from the forward pass
 but not from training (the "effective learning rate" of scale-invariant weights).
 
-Also here, for comparison: the self-normalizing alternative of Klambauer et al. (2017), the map
-of mean and variance through a SELU layer (:func:`selu_moment_map`).
+The self-normalizing alternative of Klambauer et al. (2017), the map of mean and variance through a
+SELU layer, is a prediction and lives in the theory (:func:`helpers.theory.signal.moment_map`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _checks
-from .activations import SELU_ALPHA, SELU_SCALE, Activation
+from .activations import Activation
 from .layers import Act, BatchNorm, Dense, LayerNorm, ParamView, Sequential
 from .network import MLP, build_mlp, softmax_cross_entropy
 
@@ -216,34 +216,3 @@ def train_norm_mlp(model: NormMLP, x: np.ndarray, y: np.ndarray, rng: np.random.
             for p, dp in zip(params, g.weights + g.biases + g.gammas + g.betas):
                 p -= lr * dp
     return losses
-
-
-def selu_moment_map(mean: float, variance: float) -> tuple[float, float]:
-    """Mean and variance of ``selu(z)`` for z ~ N(mean, variance), the moments behind self-normalization.
-
-    Klambauer et al. (2017) write the map g: (mu, nu) -> (mu~, nu~) from the mean and variance of one
-    layer's activations to the next; for weights whose sum is omega and sum of squares tau, the
-    pre-activation is N(mu omega, nu tau), so g(mu, nu) = ``selu_moment_map(mu * omega, nu * tau)``.
-    For *random* LeCun-normal weights (Var[W] = 1/fan_in), the pre-activation taken over units and
-    examples is N(0, nu + mu^2) instead, and g(mu, nu) = ``selu_moment_map(0, nu + mu^2)``. Either way
-    (0, 1) is a fixed point: SELU's constants make E[selu(z)] = 0 and E[selu(z)^2] = 1 for z ~ N(0, 1).
-    Computed by Gauss-Legendre quadrature on either side of the kink at z = 0 (relative error ~1e-12).
-    """
-    mean = _checks.finite_float(mean, "mean")
-    variance = _checks.finite_float(variance, "variance", positive=True)
-    s = math.sqrt(variance)
-    kink = min(max(-mean / s, -12.0), 12.0)  # the kink of selu, in standard units
-    m1 = m2 = 0.0
-    for lo, hi in ((-12.0, kink), (kink, 12.0)):
-        if hi <= lo:
-            continue
-        t = 0.5 * (hi - lo) * _NODES + 0.5 * (hi + lo)
-        w = 0.5 * (hi - lo) * _WEIGHTS * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
-        z = mean + s * t
-        f = SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0.0)))
-        m1 += float(np.sum(w * f))
-        m2 += float(np.sum(w * f * f))
-    return m1, m2 - m1 * m1
-
-
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(200)

@@ -41,7 +41,7 @@ from . import _checks
 from .activations import Activation, get_activation
 from .initializers import calculate_gain
 from .layers import Act, Dense, Residual, Sequential
-from .theory import second_moment
+from .theory import predicted_residual_variances
 
 REMEDIES = ("none", "zero_last", "fixup_scale", "fixup")
 
@@ -187,35 +187,39 @@ def gradient_rms(net: ResidualMLP, x: np.ndarray, rng: np.random.Generator) -> n
         return np.array([float(np.sqrt(np.mean(np.square(d)))) for d in dx])
 
 
-def predicted_block_variances(blocks: int, *, branch_depth: int = 2, remedy: str = "none",
-                              activation: str | Activation = "relu", input_variance: float = 1.0) -> np.ndarray:
-    """Predicted Var[x_k], k = 0..L, of a wide residual MLP from :func:`build_residual_mlp`.
+def branch_sigma_w2(blocks: int, *, branch_depth: int = 2, remedy: str = "none",
+                    activation: str | Activation = "relu") -> list[float]:
+    """``sigma_w2 = width * Var[W]`` of each layer of one branch of :func:`build_residual_mlp`'s network.
 
-    Var[x_k] = Var[x_{k-1}] + Var[F_k], where Var[F_k] follows the length map through the branch:
-    v_1 = s_1^2 gain^2 E[phi(x)^2] with x ~ N(0, Var[x_{k-1}]), v_j = s_j^2 gain^2 E[phi(z)^2] with
-    z ~ N(0, v_{j-1}); s_j is Fixup's factor on the first m - 1 layers (1 otherwise) and the last
-    layer contributes 0 when it is zero-initialized. For ReLU: 2^k ("none"), 1 ("zero_last", "fixup")
-    and (1 + 1/L)^k ("fixup_scale").
+    The remedy's vocabulary in the theory's terms, the input of
+    :func:`helpers.theory.signal.predicted_residual_variances`: He initialization gives ``gain^2``
+    (``calculate_gain`` of the activation) in every layer; under ``"fixup"`` and ``"fixup_scale"``
+    Fixup's factor L^{-1/(2m-2)} (:func:`fixup_scale`) scales the weights of the first m - 1 layers,
+    so their ``sigma_w2`` by its square; a zero-initialized last layer (``"zero_last"``, ``"fixup"``)
+    has 0.
     """
     blocks = _checks.positive_int(blocks, "blocks")
     branch_depth = _checks.positive_int(branch_depth, "branch_depth")
     _checks.choice(remedy, "remedy", REMEDIES)
-    q = _checks.finite_float(input_variance, "input_variance", positive=True)
     act = get_activation(activation)
     gain2 = calculate_gain(act.gain_name, act.slope) ** 2
     scale2 = fixup_scale(blocks, branch_depth) ** 2 if remedy in ("fixup", "fixup_scale") else 1.0
-    out = [q]
-    for _ in range(blocks):
-        if remedy in ("zero_last", "fixup"):
-            out.append(q)
-            continue
-        v = q
-        for j in range(branch_depth):
-            s2 = scale2 if j < branch_depth - 1 else 1.0
-            v = s2 * gain2 * second_moment(act, v)
-        q = q + v
-        out.append(q)
-    return np.array(out)
+    last = 0.0 if remedy in ("zero_last", "fixup") else gain2
+    return [scale2 * gain2] * (branch_depth - 1) + [last]
+
+
+def predicted_block_variances(blocks: int, *, branch_depth: int = 2, remedy: str = "none",
+                              activation: str | Activation = "relu", input_variance: float = 1.0) -> np.ndarray:
+    """Predicted Var[x_k], k = 0..L, of a wide residual MLP from :func:`build_residual_mlp`.
+
+    The theory's residual recursion (:func:`helpers.theory.signal.predicted_residual_variances`:
+    Var[x_k] = Var[x_{k-1}] + Var[F_k], the length map through each branch) with the branch's
+    per-layer variances of ``remedy`` (:func:`branch_sigma_w2`). For ReLU: 2^k (``"none"``), 1
+    (``"zero_last"``, ``"fixup"``) and (1 + 1/L)^k (``"fixup_scale"``).
+    """
+    input_variance = _checks.finite_float(input_variance, "input_variance", positive=True)
+    sigmas = branch_sigma_w2(blocks, branch_depth=branch_depth, remedy=remedy, activation=activation)
+    return predicted_residual_variances(blocks, sigmas, activation, input_variance=input_variance)
 
 
 def sgd_output_change(net: ResidualMLP, x: np.ndarray, target: np.ndarray, lr: float) -> float:

@@ -245,6 +245,25 @@ row("second_moment-activation", lambda: H.second_moment("swish", 1.0), ValueErro
 row("second_moment-variance-inf", lambda: H.second_moment("tanh", INF), ValueError, r"variance must be finite")
 row("gaussian_expectation-not-callable", lambda: H.gaussian_expectation(2.0, 1.0), TypeError, r"f must be a function")
 row("gaussian_expectation-variance", lambda: H.gaussian_expectation(np.cos, -1.0), ValueError, r"q must be >= 0")
+row("gaussian_expectation-mean-nan", lambda: H.gaussian_expectation(np.cos, 1.0, mean=NAN), ValueError, r"mean must be finite")
+row("gaussian_expectation-mean-shape", lambda: H.gaussian_expectation(np.cos, np.ones(3), mean=np.ones(2)), ValueError,
+    r"mean must broadcast against q")
+row("moment_map-activation", lambda: H.moment_map("swish", 0.0, 1.0), ValueError, r"activation must be one of")
+row("moment_map-mean-inf", lambda: H.moment_map("selu", INF, 1.0), ValueError, r"mean must be finite")
+row("moment_map-variance-negative", lambda: H.moment_map("selu", 0.0, -1.0), ValueError, r"variance must be >= 0")
+row("moment_map-mean-string", lambda: H.moment_map("selu", "0", 1.0), TypeError, r"mean must be a real number")
+row("predicted_residual_variances-blocks", lambda: H.predicted_residual_variances(0, [2.0, 2.0]), ValueError,
+    r"blocks must be a positive integer")
+row("predicted_residual_variances-empty", lambda: H.predicted_residual_variances(3, []), ValueError,
+    r"branch_sigma_w2 must list at least one layer")
+row("predicted_residual_variances-scalar", lambda: H.predicted_residual_variances(3, 2.0), TypeError,
+    r"branch_sigma_w2 must be a sequence")
+row("predicted_residual_variances-negative", lambda: H.predicted_residual_variances(3, [2.0, -1.0]), ValueError,
+    r"branch_sigma_w2\[1\] must be >= 0")
+row("predicted_residual_variances-input", lambda: H.predicted_residual_variances(3, [2.0], input_variance=NAN),
+    ValueError, r"input_variance must be finite")
+row("predicted_residual_variances-activation", lambda: H.predicted_residual_variances(3, [2.0], "gelu"), ValueError,
+    r"activation must be one of")
 
 # -- the theory: Gaussian expectations, one input, mean field, finite width; random networks --
 row("arccos_kernel-c-above-one", lambda: H.arccos_kernel(1.5), ValueError, r"c must be a correlation in \[-1")

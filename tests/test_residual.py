@@ -32,6 +32,31 @@ def test_fixup_scale_alone_stays_below_e():
     assert R.predicted_block_variances(1000, remedy="fixup_scale")[-1] < math.e
 
 
+@pytest.mark.parametrize("remedy", R.REMEDIES)
+def test_branch_sigma_w2_is_what_the_builder_draws(remedy):
+    """The remedy's per-layer sigma_w2 = width * Var[W], against the weights build_residual_mlp draws (5% at
+    width 256: the sample variance of 65536 entries has a relative standard error of 0.6%)."""
+    width, blocks = 256, 4
+    sigmas = R.branch_sigma_w2(blocks, branch_depth=3, remedy=remedy, activation="tanh")
+    net = R.build_residual_mlp(width, blocks, np.random.default_rng(5), branch_depth=3, activation="tanh",
+                               remedy=remedy)
+    for j, sigma_w2 in enumerate(sigmas):
+        drawn = width * float(np.mean(np.square(net.weights[1][j])))
+        assert drawn == pytest.approx(sigma_w2, rel=0.05, abs=0.0), (j, drawn, sigma_w2)
+    assert sigmas[-1] == (0.0 if remedy in ("zero_last", "fixup") else (5 / 3) ** 2)
+
+
+@pytest.mark.parametrize("activation, remedy", [("tanh", "none"), ("selu", "fixup_scale")])
+def test_predicted_block_variances_match_a_wide_network(activation, remedy):
+    """The theory's recursion (Gaussian branch inputs at infinite width) against one network of width 512:
+    measured within 3% (the spread over seeds is about 0.5%)."""
+    x = np.random.default_rng(0).standard_normal((256, 512))
+    net = R.build_residual_mlp(512, 6, np.random.default_rng(1), activation=activation, remedy=remedy)
+    measured = R.block_variances(net, x)
+    predicted = R.predicted_block_variances(6, activation=activation, remedy=remedy, input_variance=measured[0])
+    np.testing.assert_allclose(measured, predicted, rtol=0.03)
+
+
 def test_measured_variance_doubles_per_block():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((512, 512))

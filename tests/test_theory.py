@@ -36,6 +36,54 @@ def test_gaussian_expectation_at_zero_variance():
     assert H.second_moment("tanh", 0.0) == 0.0
 
 
+MEANS_VARIANCES = [(0.5, 2.25), (-1.0, 0.3), (3.0, 1.0), (-2.0, 4.0), (0.1, 1e-6), (20.0, 1.0), (-20.0, 1.0)]
+
+
+@pytest.mark.parametrize("m, v", MEANS_VARIANCES)
+def test_gaussian_expectation_at_a_mean_closed_forms(m, v):
+    """Moments of N(m, v) and its characteristic function.
+
+    E[z] = m, E[z^2] = m^2 + v, E[e^z] = e^(m + v/2), E[cos z] = cos(m) e^(-v/2)."""
+    E = H.gaussian_expectation
+    assert E(lambda z: z, v, mean=m) == pytest.approx(m, rel=1e-12)
+    assert E(lambda z: z**2, v, mean=m) == pytest.approx(m * m + v, rel=1e-12)
+    assert E(np.exp, v, mean=m) == pytest.approx(math.exp(m + v / 2), rel=1e-12)
+    assert E(np.cos, v, mean=m) == pytest.approx(math.cos(m) * math.exp(-v / 2), rel=1e-10, abs=1e-14)
+
+
+def _relu_moments(m, v):
+    """Closed forms for z ~ N(m, v), s = sqrt(v): E[relu z] = m Phi(m/s) + s phi(m/s) and
+    E[relu(z)^2] = (m^2 + v) Phi(m/s) + m s phi(m/s) (the moments of a rectified Gaussian)."""
+    s = math.sqrt(v)
+    cdf, pdf = 0.5 * math.erfc(-m / s / math.sqrt(2)), math.exp(-0.5 * (m / s) ** 2) / math.sqrt(2 * math.pi)
+    mean = m * cdf + s * pdf
+    return mean, (m * m + v) * cdf + m * s * pdf - mean**2
+
+
+@pytest.mark.parametrize("m, v", MEANS_VARIANCES)
+def test_gaussian_expectation_at_a_mean_is_kink_safe(m, v):
+    """ReLU's kink sits at -m/s standard deviations, not at 0: the rule cuts there (an uncut rule errs by ~1e-5).
+
+    The mass beyond the window of 12 standard deviations is left out (below 1e-31 of the scale: the
+    absolute tolerance; at m = -20 the whole answer, 5.5e-88, is in it)."""
+    expected = _relu_moments(m, v)[0]
+    assert H.gaussian_expectation(lambda z: np.maximum(z, 0), v, mean=m) == pytest.approx(
+        expected, rel=1e-12, abs=1e-31 * (abs(m) + math.sqrt(v)))
+
+
+def test_gaussian_expectation_mean_broadcasts_and_is_exact_at_zero_variance():
+    E = H.gaussian_expectation
+    out = E(lambda z: z**2, np.array([1.0, 2.0]), mean=np.array([[0.0], [1.0]]))
+    np.testing.assert_allclose(out, [[1.0, 2.0], [2.0, 3.0]], rtol=1e-12)
+    assert E(np.cos, 0.0, mean=0.3) == math.cos(0.3)  # a point mass: exactly f(mean)
+    mixed = E(np.cos, np.array([0.0, 1.0]), mean=0.3)
+    assert mixed[0] == math.cos(0.3) and mixed[1] == pytest.approx(math.cos(0.3) * math.exp(-0.5), rel=1e-12)
+    # the default mean is the zero-mean rule itself, and a tiny mean moves the answer continuously
+    assert E(np.tanh, 1.5, mean=0.0) == E(np.tanh, 1.5)
+    relu = lambda z: np.maximum(z, 0)
+    assert E(relu, 2.0, mean=1e-9) == pytest.approx(E(relu, 2.0) + 0.5e-9, rel=1e-12)
+
+
 @pytest.mark.parametrize("v", VARIANCES)
 def test_second_moment_closed_forms(v):
     assert H.second_moment("identity", v) == v
@@ -62,6 +110,48 @@ def test_selu_fixed_point():
     selu = H.get_activation("selu")
     assert H.gaussian_expectation(selu.f, 1.0) == pytest.approx(0.0, abs=1e-9)
     assert H.second_moment("selu", 1.0) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_moment_map_selu_fixed_point():
+    """SELU maps N(0, 1) to mean 0 and variance 1 (Klambauer et al. 2017): (0, 1) is a fixed point of the map."""
+    m, v = H.moment_map("selu", 0.0, 1.0)
+    assert abs(m) < 1e-12 and abs(v - 1.0) < 1e-12
+    # the random-weights form of the chapter, g(mu, nu) = moment_map(0, nu + mu^2), iterated from (1, 9):
+    # attracting, the distance to (0, 1) shrinks by about 0.78 per layer
+    mu, nu = 1.0, 9.0
+    for _ in range(100):
+        mu, nu = H.moment_map("selu", 0.0, nu + mu**2)
+    assert abs(mu) < 1e-9 and abs(nu - 1.0) < 1e-9
+
+
+@pytest.mark.parametrize("name, m, v, seed", [("selu", 0.5, 2.25, 9), ("tanh", 0.7, 1.5, 10), ("relu", -0.4, 0.8, 11)])
+def test_moment_map_against_monte_carlo(name, m, v, seed):
+    """Sample mean and variance of phi(z), z ~ N(m, v), from 2e6 seeded draws, within 5 standard errors."""
+    f = H.get_activation(name).f(np.random.default_rng(seed).normal(m, math.sqrt(v), 2_000_000))
+    se_mean = f.std() / math.sqrt(f.size)
+    se_var = ((f - f.mean()) ** 2).std() / math.sqrt(f.size)
+    mean, var = H.moment_map(name, m, v)
+    assert abs(mean - f.mean()) < 5 * se_mean, (mean, f.mean(), se_mean)
+    assert abs(var - f.var()) < 5 * se_var, (var, f.var(), se_var)
+
+
+@pytest.mark.parametrize("m, v", MEANS_VARIANCES)
+def test_moment_map_relu_closed_form(m, v):
+    mean, var = H.moment_map("relu", m, v)
+    expected_mean, expected_var = _relu_moments(m, v)
+    window = 1e-31 * (abs(m) + math.sqrt(v))  # the mass left outside 12 standard deviations
+    assert mean == pytest.approx(expected_mean, rel=1e-12, abs=window)
+    assert var == pytest.approx(expected_var, rel=1e-10, abs=window)
+
+
+def test_moment_map_linear_limits_and_zero_variance():
+    assert H.moment_map("identity", -0.8, 2.5) == pytest.approx((-0.8, 2.5), rel=1e-12)
+    # the kink 50 standard deviations below the mean: SELU is lambda * z on all the mass
+    mean, var = H.moment_map("selu", 50.0, 1.0)
+    assert mean == pytest.approx(50.0 * 1.0507009873554805, rel=1e-12)
+    assert var == pytest.approx(1.0507009873554805**2, rel=1e-12)  # no cancellation of E[f^2] - mean^2
+    assert H.moment_map("tanh", 0.5, 0.0) == (math.tanh(0.5), 0.0)
+    assert H.moment_map("relu", -1.0, 0.0) == (0.0, 0.0)
 
 
 def test_tanh_second_moment_quoted_in_the_gain_docstring():
@@ -218,3 +308,38 @@ def test_predicted_profile_matches_simulation():
         bwd.append([np.mean(d**2) for d in grads.d_pre])
     assert np.allclose(np.mean(fwd, axis=0), pred.preactivation, rtol=0.15)
     assert np.allclose(np.mean(bwd, axis=0), pred.gradient, rtol=0.15)
+
+
+# -- the residual stream of a residual MLP -------------------------------------------------------
+
+@pytest.mark.parametrize("a", [0.5, 1.0, 2.0])
+@pytest.mark.parametrize("depth", [1, 3])
+def test_predicted_residual_variances_identity_closed_form(a, depth):
+    """Identity branches with sigma_w2 = a per layer scale the variance by a^m, so Var[x_k] = (1 + a^m)^k Var[x_0]."""
+    k = np.arange(9)
+    got = H.predicted_residual_variances(8, [a] * depth, "identity", input_variance=1.7)
+    np.testing.assert_allclose(got, 1.7 * (1 + a**depth) ** k, rtol=1e-13)
+
+
+def test_predicted_residual_variances_follow_the_length_map():
+    q = 0.6
+    branch = H.length_map(H.length_map(q, 1.3, "tanh"), 0.7, "tanh")
+    assert H.predicted_residual_variances(1, [1.3, 0.7], "tanh", input_variance=q)[1] == pytest.approx(q + branch,
+                                                                                                      rel=1e-15)
+    # He for ReLU: each branch adds the stream's variance, 2^k
+    np.testing.assert_allclose(H.predicted_residual_variances(5, [2.0, 2.0], "relu"), 2.0 ** np.arange(6), rtol=1e-15)
+
+
+def test_predicted_residual_variances_zero_layers():
+    """A zero last layer silences the branch; a zero first layer does not for the sigmoid, whose phi(0) = 1/2
+    feeds E[phi^2] = 1/4 to the next layer: Var grows by sigma_w2 / 4 per block."""
+    np.testing.assert_array_equal(H.predicted_residual_variances(4, [2.0, 0.0], "relu", input_variance=3.0), 3.0)
+    np.testing.assert_allclose(H.predicted_residual_variances(4, [0.0, 2.0], "sigmoid"), 1 + 0.5 * np.arange(5),
+                               rtol=1e-15)
+
+
+def test_predicted_residual_variances_overflow_to_inf_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        q = H.predicted_residual_variances(2000, [2.0, 2.0], "relu")
+    assert np.isinf(q[-1]) and np.isfinite(q[1000]) and q[1000] == 2.0**1000

@@ -1,17 +1,20 @@
 """Gaussian expectations for the theory: one variable (kink-safe) and two correlated variables.
 
-Every prediction of :mod:`helpers.theory` reduces to expectations over zero-mean Gaussians:
+Almost every prediction of :mod:`helpers.theory` reduces to expectations over zero-mean Gaussians:
 ``E[f(u)]`` with ``u ~ N(0, q)`` for one input, and ``E[f(u_a, u_b)]`` for a pair of inputs with
-variances ``q_a, q_b`` and correlation ``c`` (Poole et al. 2016).
+variances ``q_a, q_b`` and correlation ``c`` (Poole et al. 2016). A layer whose inputs have a
+non-zero mean (the mean-variance map of SELU, Klambauer et al. 2017) needs ``u ~ N(mean, q)``.
 
-Numerical integration. One variable: Gauss-Legendre on each half-line, vectorized over many
-variances at once (:func:`gaussian_expectation`). Two variables (:func:`bivariate_expectation`): in
-polar coordinates, with ``z_1 = r cos t`` and ``z_2 = r sin t`` the two pre-activations are
-``u_a = sqrt(q_a) r cos t`` and ``u_b = sqrt(q_b) r cos(t - arccos c)``, so a kink of ``phi`` at 0
-(ReLU, leaky ReLU, SELU) is a ray ``t = const``. The circle is cut at those four rays and each arc
-integrated with Gauss-Legendre, so every piece is smooth. Against the closed forms (identity, ReLU's
-arc-cosine kernel, leaky ReLU) the error is below 1e-12; for tanh it is below 1e-11 for variances up
-to 5 and 1e-9 up to 30.
+Numerical integration. One variable: Gauss-Legendre on each side of the kink, vectorized over many
+variances at once (:func:`gaussian_expectation`); at zero mean the kink is at 0 and the two sides
+are the two half-lines, at a non-zero mean it moves to ``-mean / sqrt(q)`` standard deviations.
+Two variables (:func:`bivariate_expectation`): in polar coordinates, with ``z_1 = r cos t`` and
+``z_2 = r sin t`` the two pre-activations are ``u_a = sqrt(q_a) r cos t`` and
+``u_b = sqrt(q_b) r cos(t - arccos c)``, so a kink of ``phi`` at 0 (ReLU, leaky ReLU, SELU) is a
+ray ``t = const``. The circle is cut at those four rays and each arc integrated with
+Gauss-Legendre, so every piece is smooth. Against the closed forms (identity, ReLU's arc-cosine
+kernel, leaky ReLU) the error is below 1e-12; for tanh it is below 1e-11 for variances up to 5 and
+1e-9 up to 30.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ Array = np.ndarray
 
 # -- quadrature rules ----------------------------------------------------------------------------
 # 1-D: 200-point Gauss-Legendre on [0, 12] standard deviations of each half-line (the standard normal
-# density beyond 12 is below 1e-31).
+# density beyond 12 is below 1e-31). With a non-zero mean the same rule is mapped onto the two pieces
+# [-12, k] and [k, 12] on either side of the kink k (see _split_rule).
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(200)
 _HALF_LINE = 12.0
 _T = 0.5 * _HALF_LINE * (_NODES + 1.0)
@@ -45,11 +49,17 @@ _CHUNK = 128  # parameter points per block in bivariate_expectation (bounds memo
 
 
 # -- validation ----------------------------------------------------------------------------------
-def _nonneg(value: object, name: str) -> Array:
-    """``value`` as a float array of finite, non-negative numbers (or raise naming ``name``)."""
+def _finite(value: object, name: str) -> Array:
+    """``value`` as a float array of finite numbers (or raise naming ``name``)."""
     arr = _checks.array(value, name).astype(float)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got {value!r}")
+    return arr
+
+
+def _nonneg(value: object, name: str) -> Array:
+    """``value`` as a float array of finite, non-negative numbers (or raise naming ``name``)."""
+    arr = _finite(value, name)
     if np.any(arr < 0):
         raise ValueError(f"{name} must be >= 0, got {value!r}")
     return arr
@@ -76,22 +86,53 @@ def _callable(f: object, name: str = "f") -> Callable:
 
 
 # -- Gaussian expectations -----------------------------------------------------------------------
-def gaussian_expectation(f: Callable[[Array], Array], q: float | Array) -> float | Array:
-    """``E[f(u)]`` for ``u ~ N(0, q)``, for every entry of ``q`` at once, accurate even when ``f`` has a kink at 0.
+def _split_rule(kink: Array) -> tuple[Array, Array]:
+    """Nodes and weights (density included) in standard units, shape ``kink.shape + (400,)``.
+
+    The 200-point rule of the half-lines mapped onto ``[-12, k]`` and ``[k, 12]``, ``k`` the kink
+    clipped to the window: each piece is smooth, so Gauss-Legendre converges fast on both. A piece of
+    zero length (the kink outside the window) gets zero weights.
+    """
+    k = np.clip(kink, -_HALF_LINE, _HALF_LINE)[..., None]
+    below, above = k + _HALF_LINE, _HALF_LINE - k  # the two lengths
+    unit, unit_w = 0.5 * (_NODES + 1.0), 0.5 * _WEIGHTS  # the rule on [0, 1]
+    t = np.concatenate([k - below * unit, k + above * unit], axis=-1)
+    w = np.concatenate([below * unit_w, above * unit_w], axis=-1) * np.exp(-0.5 * t * t) / math.sqrt(2.0 * math.pi)
+    return t, w
+
+
+def gaussian_expectation(f: Callable[[Array], Array], q: float | Array, *,
+                         mean: float | Array = 0.0) -> float | Array:
+    """``E[f(u)]`` for ``u ~ N(mean, q)``, for every entry of ``q`` at once, accurate even when ``f`` has a kink at 0.
 
     Gauss-Hermite quadrature converges slowly for functions with a kink (ReLU, leaky ReLU, SELU), so
-    each half-line is integrated separately with 200-point Gauss-Legendre on ``[0, 12]`` standard
-    deviations, where both halves are smooth (relative error below 1e-10 for the book's activations).
-    Vectorized: ``f`` is called once on an array of shape ``q.shape + (200,)``. ``q = 0`` gives ``f(0)``.
+    each side of the kink is integrated separately with 200-point Gauss-Legendre, where both sides
+    are smooth (relative error below 1e-10 for the book's activations). At zero mean the sides are
+    the two half-lines ``[0, 12]`` standard deviations; at a non-zero ``mean`` the kink of ``f`` at
+    ``u = 0`` sits at ``t = -mean / sqrt(q)`` in standard units (``u = mean + sqrt(q) t``), and the
+    window ``[-12, 12]`` around the mean is cut there. ``mean`` broadcasts against ``q``. Vectorized:
+    ``f`` is called on arrays of shape ``q.shape + (200,)`` (or ``(400,)`` with a mean). ``q = 0`` is a
+    point mass and gives exactly ``f(mean)``.
     """
     f = _callable(f)
     qa = _nonneg(q, "q")
+    mu = _finite(mean, "mean")
+    try:
+        qa, mu = np.broadcast_arrays(qa, mu)
+    except ValueError:
+        raise ValueError(f"mean must broadcast against q, got shapes {mu.shape} and {qa.shape}") from None
     s = np.sqrt(qa)[..., None]
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        values = (f(s * _T) + f(-s * _T)) @ _W
-        if np.any(qa == 0.0):  # a point mass: exactly f(0), not the quadrature's 1 - 2e-14 of it
-            values = np.where(qa == 0.0, f(np.zeros_like(qa)), values)
-    return _scalar_or_array(values, q)
+        if not np.any(mu):  # the kink at 0: both half-lines share the nodes
+            values = (f(s * _T) + f(-s * _T)) @ _W
+        else:
+            sd = s[..., 0]
+            t, w = _split_rule(np.divide(-mu, sd, out=np.zeros_like(sd), where=sd > 0.0))
+            fx = f(mu[..., None] + s * t)
+            values = np.sum(np.where(w > 0.0, fx * w, 0.0), axis=-1)
+        if np.any(qa == 0.0):  # a point mass: exactly f(mean), not the quadrature's 1 - 2e-14 of it
+            values = np.where(qa == 0.0, f(mu.copy()), values)
+    return _scalar_or_array(values, q, mean)
 
 
 def _arcs(c: Array) -> tuple[Array, Array]:

@@ -46,6 +46,31 @@ def second_moment(activation: str | Activation, variance: float) -> float:
     return float(gaussian_expectation(lambda z: act.f(z) ** 2, variance))
 
 
+def moment_map(activation: str | Activation, mean: float, variance: float) -> tuple[float, float]:
+    """Mean and variance of ``phi(z)`` for ``z ~ N(mean, variance)``: one layer's map of the first two moments.
+
+    Klambauer et al. (2017) follow the mean ``mu`` and variance ``nu`` of a layer's activations to the
+    next layer's, ``g: (mu, nu) -> (mu~, nu~)``. For given weights with sum ``omega`` and sum of squares
+    ``tau`` the pre-activation is ``N(mu omega, nu tau)``, so ``g(mu, nu) = moment_map(phi, mu omega,
+    nu tau)``. For *random* zero-mean weights with ``sigma_w2 = fan_in Var[W]`` the pre-activation taken
+    over units and examples is ``N(0, sigma_w2 (nu + mu^2))`` instead: the input mean enters only
+    through the second moment, and ``g(mu, nu) = moment_map(phi, 0, sigma_w2 (nu + mu^2))``. For SELU
+    with LeCun weights (``sigma_w2 = 1``) either form has the fixed point ``(0, 1)``: SELU's constants
+    are chosen so that ``E[selu(z)] = 0`` and ``E[selu(z)^2] = 1`` for ``z ~ N(0, 1)``.
+
+    Computed with :func:`~helpers.theory.gaussian.gaussian_expectation` cut at the kink (relative error
+    ~1e-14 for ReLU against its closed form ``m Phi(m/s) + s phi(m/s)``). The variance is integrated
+    as ``E[(phi(z) - mu~)^2]`` with ``mu~ = E[phi(z)]``, not as ``E[phi^2] - mu~^2``, which cancels
+    when ``mu~`` is large. At ``variance = 0`` it is exactly ``(phi(mean), 0)``.
+    """
+    act = get_activation(activation)
+    mean = _checks.finite_float(mean, "mean")
+    variance = _checks.finite_float(variance, "variance", non_negative=True)
+    m1 = float(gaussian_expectation(act.f, variance, mean=mean))
+    spread = float(gaussian_expectation(lambda z: (act.f(z) - m1) ** 2, variance, mean=mean))
+    return m1, spread
+
+
 def derivative_second_moment(activation: str | Activation, variance: float) -> float:
     """``E[phi'(z)^2]`` for ``z ~ N(0, variance)``: exact for identity (1), ReLU (1/2), leaky ReLU ((1+a^2)/2).
 
@@ -190,7 +215,48 @@ def preserving_gain(activation: str = "tanh", q: float = 1.0) -> float:
     return math.sqrt(q / second_moment(activation, q))
 
 
-# -- a Pre-LN transformer's residual stream --------------------------------------------------------
+# -- residual streams: a residual MLP and a Pre-LN transformer --------------------------------------
+
+def predicted_residual_variances(blocks: int, branch_sigma_w2: Sequence[float], activation: str | Activation = "relu",
+                                 *, input_variance: float = 1.0) -> np.ndarray:
+    """Predicted ``Var[x_k]``, k = 0..blocks, of a wide residual MLP ``x_k = x_{k-1} + F_k(x_{k-1})``.
+
+    Every branch is the same pre-activation stack of ``m = len(branch_sigma_w2)`` bias-free weight
+    layers (He et al. 2016, "Identity mappings in deep residual networks"): ``h_0 = phi(x_{k-1})``,
+    ``z_j = W_j h_{j-1}``, ``h_j = phi(z_j)``, ``F_k = z_m``, with independent zero-mean weights of
+    ``branch_sigma_w2[j-1] = fan_in Var[W_j]`` (0 for a zero-initialized layer). The derivation:
+
+    * the skip and the branch add their variances, ``Var[x_k] = Var[x_{k-1}] + Var[F_k]``, because
+      ``E[x_{k-1} F_k] = E[x_{k-1} W_m h_{m-1}] = 0``: ``W_m`` has zero mean and is independent of both;
+    * so every ``x_k`` has zero mean, and at infinite width its entries are Gaussian,
+      ``N(0, Var[x_{k-1}])``; the branch is then a plain stack and each layer applies the
+      :func:`length_map` (Poole et al. 2016, no bias): ``v_0 = Var[x_{k-1}]``,
+      ``v_j = branch_sigma_w2[j-1] E[phi(z)^2]`` with ``z ~ N(0, v_{j-1})``, and ``Var[F_k] = v_m``.
+
+    Consequences for ReLU (``E[relu(z)^2] = q/2``): He initialization (``sigma_w2 = 2`` in every
+    layer) gives ``Var[F_k] = Var[x_{k-1}]``, so the variance doubles per block, ``2^k``; a zero last
+    layer (Fixup's rule 1, Zhang et al. 2019) gives ``Var[F_k] = 0`` and a constant variance; Fixup's
+    rule 2, the rescaling of the first ``m - 1`` layers by ``L^{-1/(2m-2)}`` (``sigma_w2 = 2
+    L^{-1/(m-1)}``, the last layer at He), gives ``Var[F_k] = Var[x_{k-1}] / L`` and ``(1 + 1/L)^k``.
+    For the identity with ``sigma_w2 = a`` in every layer, ``Var[F_k] = a^m Var[x_{k-1}]`` and
+    ``Var[x_k] = (1 + a^m)^k Var[x_0]``. Once a variance overflows, the later ones are ``inf``.
+    """
+    blocks = _checks.positive_int(blocks, "blocks")
+    sigmas = _sequence(branch_sigma_w2, "branch_sigma_w2")
+    if not sigmas:
+        raise ValueError("branch_sigma_w2 must list at least one layer's sigma_w2, got an empty sequence")
+    sigmas = [_checks.finite_float(s, f"branch_sigma_w2[{i}]", non_negative=True) for i, s in enumerate(sigmas)]
+    q = _checks.finite_float(input_variance, "input_variance", non_negative=True)
+    act = get_activation(activation)
+    out = [q]
+    for _ in range(blocks):
+        v = q
+        for sigma_w2 in sigmas:
+            v = length_map(v, sigma_w2, act) if math.isfinite(v) else math.inf
+        q = q + v
+        out.append(q)
+    return np.array(out)
+
 
 def predicted_stream_variance(n_layers: int, d_model: int, tokens: int, *, std: float = 0.02,
                               out_gain: float = 1.0, embed_std: float = 0.02, d_ff: int | None = None,
