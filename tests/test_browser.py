@@ -6,7 +6,7 @@ TeX, broken or undescribed images, repeated element ids, more than one search fi
 that misbehave, labs that do not respond, launch buttons that point to the wrong notebook, search,
 and accessibility (axe-core, serious and critical violations, theme chrome included) in the light and
 the dark colour mode, with figures that stay legible (dark ink on a light ground) in the dark one. A
-full-page screenshot of every page, in both modes, is written to ``tests/screenshots/``
+full-page screenshot (JPEG) of every page, in both modes, is written to ``tests/screenshots/``
 (``--screenshots DIR`` to change) for a human look.
 
 On CI a missing browser fails the run; elsewhere these tests are skipped with the reason.
@@ -19,7 +19,7 @@ import io
 import json
 import re
 import shutil
-import struct
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,13 @@ def _lab_count(docname: str) -> int:
 LAB_PAGES = [p for p in PAGES if _lab_count(p)]
 SOLUTION_PAGES = [p for p in NOTEBOOK_PAGES if "{solution-start}" in source_of(p).read_text(encoding="utf-8")]
 PHONE = {"width": 390, "height": 844}
+# Full-page screenshots as JPEG: encoding a tall page as PNG costs 2-6 s, and they are for a human look
+# and for the dark-mode figure check (median and 1 % quantile of grey levels, which JPEG keeps). A page
+# taller than JPEG's 65535 pixels (the API reference) is saved as PNG.
+JPEG_MAX = 65535
+# The dark mode changes colours only (the theme's second palette on the same page), so axe-core runs
+# the rules that read colours there; the light-mode run has every rule.
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
 
 
 def per_page(docnames: list[str]) -> list:
@@ -206,8 +213,7 @@ def visits(browser, site, screenshots):
             visit.images = page.evaluate(_IMAGES)
             visit.math = page.evaluate(_MATH_STATE)
             visit.raw_tex = page.evaluate(_RAW_TEX)
-            visit.screenshot = screenshots / f"{docname.replace('/', '__')}.png"
-            page.screenshot(path=str(visit.screenshot), full_page=True)
+            visit.screenshot, _ = full_page_screenshot(page, screenshots / docname.replace("/", "__"))
             visit.first_screen = page.screenshot()
             launch = page.get_by_role("button", name=re.compile("launch", re.I))
             if launch.count():
@@ -236,14 +242,25 @@ def visits(browser, site, screenshots):
     return get
 
 
-def serious_axe_violations(page, axe_source: str) -> list[dict]:
-    """axe-core on the whole page as it is now: its serious and critical violations."""
+def full_page_screenshot(page, stem: Path) -> tuple[Path, bytes]:
+    """A full-page screenshot at ``stem`` + ``.jpg`` (``.png`` for a page too tall for JPEG)."""
+    height = page.evaluate("document.documentElement.scrollHeight")
+    path = stem.with_suffix(".jpg" if height <= JPEG_MAX else ".png")
+    options = {"type": "jpeg", "quality": 85} if path.suffix == ".jpg" else {"type": "png"}
+    return path, page.screenshot(path=str(path), full_page=True, **options)
+
+
+def serious_axe_violations(page, axe_source: str, rules: list[str] | None = None) -> list[dict]:
+    """axe-core on the whole page as it is now (every rule, or only ``rules``): serious and critical violations."""
     page.add_script_tag(content=axe_source)
-    result = page.evaluate("""async () => {
-        const r = await axe.run(document, {resultTypes: ['violations']});
+    options = {"resultTypes": ["violations"]}
+    if rules:
+        options["runOnly"] = {"type": "rule", "values": rules}
+    result = page.evaluate("""async (options) => {
+        const r = await axe.run(document, options);
         return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' :: ' + n.failureSummary)}));
-    }""")
+    }""", options)
     return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
@@ -255,7 +272,6 @@ def _visit_dark(browser, site, screenshots, visit: Visit, axe_source: str) -> No
     try:
         load_all_images(page)
         visit.dark_theme = page.evaluate("document.documentElement.dataset.theme")
-        visit.dark_screenshot = screenshots / f"{visit.docname.replace('/', '__')}--dark.png"
         # One full-page screenshot, and every figure cut out of it where the page drew it (an element
         # screenshot per figure costs most of a second each, the crop nothing).
         boxes = page.evaluate("""() => [...document.querySelectorAll('article img')].map(img => {
@@ -263,8 +279,9 @@ def _visit_dark(browser, site, screenshots, visit: Visit, axe_source: str) -> No
             return {src: (img.getAttribute('src') || '').slice(0, 60), x: r.left + window.scrollX,
                     y: r.top + window.scrollY, w: r.width, h: r.height};
         })""")
-        png = page.screenshot(path=str(visit.dark_screenshot), full_page=True)
-        with (Image.open(io.BytesIO(png)) if boxes else contextlib.nullcontext()) as shot:
+        visit.dark_screenshot, shot_bytes = full_page_screenshot(
+            page, screenshots / f"{visit.docname.replace('/', '__')}--dark")
+        with (Image.open(io.BytesIO(shot_bytes)) if boxes else contextlib.nullcontext()) as shot:
             gray = shot.convert("L") if boxes else None
             for box in boxes:
                 if box["w"] < 2 or box["h"] < 2:
@@ -283,7 +300,7 @@ def _visit_dark(browser, site, screenshots, visit: Visit, axe_source: str) -> No
                     return 255
 
                 visit.dark_figures.append({"src": box["src"], "ground": quantile(0.5), "ink": quantile(0.01)})
-        visit.dark_axe = serious_axe_violations(page, axe_source)
+        visit.dark_axe = serious_axe_violations(page, axe_source, rules=COLOUR_RULES)
     finally:
         context.close()
 
@@ -378,7 +395,7 @@ def test_no_serious_accessibility_violations(visits, docname):
 
 @pytest.mark.parametrize("docname", per_page(PAGES))
 def test_no_serious_accessibility_violations_in_dark_mode(visits, docname):
-    """axe-core again with the theme's dark colour mode on (its colours are a second palette)."""
+    """axe-core's colour rules again with the theme's dark colour mode on (its colours are a second palette)."""
     visit = visits(docname)
     assert visit.dark_theme == "dark", f"{docname} did not switch to the dark mode ({visit.dark_theme!r})"
     assert not visit.dark_axe, f"axe-core on {docname} (dark mode):\n" + "\n".join(
@@ -408,9 +425,13 @@ def test_full_page_screenshot_written(visits, docname):
     from PIL import Image
 
     visit = visits(docname)
-    header = visit.screenshot.read_bytes()[:24]  # a tall page is too big to decode just to check it
-    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{visit.screenshot} is not a PNG"
-    width, height = struct.unpack(">II", header[16:24])
+    with warnings.catch_warnings():  # our own screenshot: a tall page has "too many" pixels for PIL
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        shot = Image.open(visit.screenshot)  # reads the header only: a tall page is big to decode
+    with shot:
+        assert shot.format == visit.screenshot.suffix[1:].upper().replace("JPG", "JPEG"), (
+            f"{visit.screenshot} is not a {visit.screenshot.suffix} file")
+        width, height = shot.size
     assert width == VIEWPORT["width"] and height >= VIEWPORT["height"], f"odd screenshot size {width}x{height}"
     with Image.open(io.BytesIO(visit.first_screen)) as image:
         low, high = image.convert("L").getextrema()
