@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # The kernels run with two BLAS threads, and each notebook records it (``metadata.book.blas_threads``):
 # nbval checks the stored outputs with one thread (tests/conftest.py), so every test run proves that
 # the outputs do not depend on the number of threads (tests/test_determinism.py).
+# Set in the kernel's environment only: importing this module (tests/test_determinism.py does) must not
+# change the threads of kernels that other code starts.
 BLAS_THREADS = 2
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = str(BLAS_THREADS)
+KERNEL_ENV = {var: str(BLAS_THREADS) for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -64,7 +65,7 @@ def execute(path: Path, timeout: int = 600) -> float:
     client = NotebookClient(nb, km=km, timeout=timeout, kernel_name="python3", store_widget_state=False,
                             resources={"metadata": {"path": str(path.parent)}})
     try:
-        client.execute()
+        client.execute(env={**os.environ, **KERNEL_ENV})
     finally:
         if km.has_kernel:  # the client does not shut down a kernel manager it was given
             km.shutdown_kernel(now=True)
