@@ -13,6 +13,10 @@ output. Their mean is ``chi_1^L`` in the mean-field limit, with ``chi_1 = sigma_
 linear network with orthogonal weights has it exactly; with Gaussian weights the variance of the
 squared singular values grows linearly with depth; tanh at the critical point with orthogonal
 weights and small ``q*`` comes close; ReLU cannot reach it with either (Pennington et al. 2017).
+
+An ensemble of ``E`` networks (:func:`helpers.network.stack_mlps`) is handled in one pass: the
+Jacobians are built with batched matrix products and the singular values with one stacked
+``numpy.linalg.svd``, and every result gains a leading member axis.
 """
 
 from __future__ import annotations
@@ -26,33 +30,41 @@ Array = np.ndarray
 
 
 def _single_input(net: MLP, x: Array) -> Array:
+    """One input of shape ``(n_0,)``; an ensemble also takes ``(E, n_0)``, one input per member."""
     x = _checks.array(x, "x")
+    size, n0 = net.ensemble_size, net.sizes[0]
     if x.ndim == 2 and x.shape[0] == 1:
         x = x[0]
-    if x.ndim != 1 or x.shape[0] != net.sizes[0]:
-        raise ValueError(f"x must be one input of length {net.sizes[0]} (shape ({net.sizes[0]},) or "
-                         f"(1, {net.sizes[0]})), got shape {x.shape}")
-    return x
+    if size is not None and x.ndim == 2 and x.shape == (size, n0):
+        return x
+    if x.ndim != 1 or x.shape[0] != n0:
+        members = "" if size is None else f", or one input per member (shape ({size}, {n0}))"
+        raise ValueError(f"x must be one input of length {n0} (shape ({n0},) or (1, {n0})){members}, "
+                         f"got shape {x.shape}")
+    return x if size is None else np.broadcast_to(x, (size, n0))
 
 
 def _partial_jacobians(net: MLP, x: Array):
-    """Yield ``(l, J_l)`` for l = 1..L, where ``J_l = dh^(l) / dx`` (``dz^(L)/dx`` if the output is linear)."""
+    """Yield ``(l, J_l)`` for l = 1..L, where ``J_l = dh^(l) / dx`` (``dz^(L)/dx`` if the output is linear).
+
+    ``J_l`` has shape ``(n_l, n_0)``, or ``(E, n_l, n_0)`` for an ensemble of ``E`` networks.
+    """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
     x = _single_input(net, x)
-    _, cache = forward(net, x[None, :])
+    _, cache = forward(net, x[..., None, :])
     last = net.depth - 1
     jac = None
     with np.errstate(over="ignore", invalid="ignore"):
         for i, w in enumerate(net.weights):
             jac = w.copy() if jac is None else w @ jac
             if i < last or net.activate_output:
-                jac *= net.activation.df(cache.pre[i][0])[:, None]
+                jac *= net.activation.df(cache.pre[i][..., 0, :])[..., :, None]
             yield i + 1, jac
 
 
 def input_output_jacobian(net: MLP, x: Array) -> Array:
-    """``J = d output / d x`` at one input ``x``: an ``(n_L, n_0)`` matrix.
+    """``J = d output / d x`` at one input ``x``: an ``(n_L, n_0)`` matrix (``(E, n_L, n_0)`` for an ensemble).
 
     Built layer by layer, ``J <- D^(l) (W^(l) J)``, from the pre-activations of one forward pass
     (``L`` matrix products; about 0.5 GFLOP for 64 layers of width 200).
@@ -63,7 +75,7 @@ def input_output_jacobian(net: MLP, x: Array) -> Array:
 
 
 def jacobian_singular_values(net: MLP, x: Array) -> Array:
-    """Singular values of :func:`input_output_jacobian` at ``x``, largest first."""
+    """Singular values of :func:`input_output_jacobian` at ``x``, largest first (one row per member of an ensemble)."""
     return np.linalg.svd(input_output_jacobian(net, x), compute_uv=False)
 
 
@@ -71,6 +83,7 @@ def jacobian_spectra(net: MLP, x: Array, depths) -> dict[int, Array]:
     """Singular values (largest first) of the Jacobian of the first ``l`` layers, for each ``l`` in ``depths``.
 
     One pass through the network: the Jacobian of a shallower prefix is a by-product of the deeper one.
+    For an ensemble each entry has shape ``(E, min(n_l, n_0))``: row ``k`` is member ``k``'s spectrum.
     """
     wanted = sorted({_checks.positive_int(d, "depths[...]") for d in depths})
     if not wanted or wanted[-1] > net.depth:
@@ -110,6 +123,8 @@ def tangent_growth(net: MLP, x: Array, v: Array) -> Array:
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
+    if net.ensemble_size is not None:
+        raise TypeError(f"net must be a single network, got an ensemble of {net.ensemble_size}")
     x = _checks.array(x, "x", ndim=2)
     v = _checks.array(v, "v", ndim=2)
     if v.shape != x.shape:

@@ -8,8 +8,10 @@ Three groups of functions, all for a stack of identical fully connected layers
   unit-variance random output gradient and returns per-layer activation and gradient statistics
   in one :class:`Propagation`;
   :func:`simulate` does both for i.i.d. Gaussian inputs; :func:`diagnose` reads the statistics.
+  Many networks at once are one ensemble (:func:`helpers.network.stack_mlps`): :func:`propagate_ensemble`
+  and :func:`simulate_ensemble` run one batched pass and return one :class:`Propagation` per member.
   :func:`measure_propagation` measures the variances and correlations of a batch of inputs, layer
-  by layer, for the edge-of-chaos chapter.
+  by layer, for the edge-of-chaos chapter (for one network or an ensemble).
 * **predict** - :func:`helpers.theory.signal.predicted_profile` for these networks, forward
   (:func:`predicted_forward`) and backward (:func:`predicted_gradient_variances`), with per-layer
   widths so that fan_in and fan_out can differ; :func:`predicted_saturated_fraction`.
@@ -36,7 +38,7 @@ from . import _checks
 from .activations import Activation, get_activation
 from .diagnostics import dead_fraction, saturated_fraction
 from .diagnostics import SATURATION_THRESHOLD
-from .network import RANDOM_DTYPES, MLP, backward, forward, random_network
+from .network import RANDOM_DTYPES, MLP, backward, forward, random_network, stack_mlps
 from .network import random_dtype as _dtype
 from .theory import predicted_profile
 
@@ -116,9 +118,51 @@ def _rms(a: np.ndarray) -> float:
     return peak * math.sqrt(float(np.mean(scaled * scaled)))
 
 
-def _mean_square(a: np.ndarray) -> float:
-    a64 = a.astype(np.float64, copy=False)
-    return float(np.mean(a64 * a64))
+def _mean_squares(a: np.ndarray) -> np.ndarray:
+    """Mean of ``a^2`` per member of ``a`` of shape ``(E, ...)``, in float64.
+
+    Each member's values are one contiguous run, summed by numpy's pairwise summation as they would be
+    for that member alone: stacking members on one axis does not change a member's mean.
+    """
+    a64 = a.astype(np.float64, copy=False).reshape(len(a), -1)
+    return np.mean(a64 * a64, axis=1)
+
+
+def _single(net: object) -> MLP:
+    """``net`` itself if it is one network (not an ensemble); a TypeError naming the alternative otherwise."""
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
+    if net.ensemble_size is not None:
+        raise TypeError(f"net must be a single network, got an ensemble of {net.ensemble_size}; "
+                        "use propagate_ensemble for an ensemble")
+    return net
+
+
+def _summarize(sizes: list[int], activation: Activation, pre: list[np.ndarray], post: list[np.ndarray],
+               d_pre: list[np.ndarray], keep: int) -> list[Propagation]:
+    """One :class:`Propagation` per member from per-layer ``z``, ``h`` and ``delta`` of shape ``(E, batch, units)``.
+
+    Shared by :func:`propagate` (``E = 1``) and :func:`propagate_ensemble`: the mean squares and the
+    finiteness are taken for all members at once, layer by layer; the saturated and dead fractions of
+    :mod:`helpers.diagnostics` member by member.
+    """
+    size = len(pre[0])
+    with np.errstate(all="ignore"):
+        pre_var = np.stack([_mean_squares(z) for z in pre], axis=1)  # (E, L)
+        act_rms = np.sqrt(np.stack([_mean_squares(h) for h in post], axis=1))
+        grad_var = np.stack([_mean_squares(d) for d in d_pre], axis=1)
+        finite = np.stack([np.all(np.isfinite(h.reshape(size, -1)), axis=1) for h in post], axis=1)
+        saturated = np.array([[saturated_fraction(z[k].astype(np.float64, copy=False), activation) for z in pre]
+                              for k in range(size)])
+        dead = np.array([[dead_fraction(z[k], activation) for z in pre] for k in range(size)])
+    runs = []
+    for k in range(size):
+        nonfinite = next((i + 1 for i, ok in enumerate(finite[k]) if not ok), None)
+        pre_samples = [z[k].ravel()[:keep].astype(np.float64) for z in pre] if keep else []
+        post_samples = [h[k].ravel()[:keep].astype(np.float64) for h in post] if keep else []
+        runs.append(Propagation(list(sizes), activation.name, pre_var[k], act_rms[k], grad_var[k], saturated[k],
+                                dead[k], pre_samples, post_samples, nonfinite))
+    return runs
 
 
 def propagate(net: MLP, x: np.ndarray, rng: np.random.Generator, *, keep: int = 0) -> Propagation:
@@ -129,9 +173,9 @@ def propagate(net: MLP, x: np.ndarray, rng: np.random.Generator, *, keep: int = 
     at the output is unstructured noise; its scale is 1 so that ``grad_var`` reads as a ratio to it.
     Statistics are accumulated in float64 whatever the network's dtype; overflow or NaN is recorded
     in ``nonfinite_layer`` (and in the statistics as inf / NaN), never raised or warned about.
+    For many networks at once see :func:`propagate_ensemble`.
     """
-    if not isinstance(net, MLP):
-        raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
+    net = _single(net)
     rng = _checks.generator(rng)
     keep = _checks.positive_int(keep, "keep", allow_zero=True)
     x = _checks.array(x, "x", ndim=2)
@@ -139,17 +183,36 @@ def propagate(net: MLP, x: np.ndarray, rng: np.random.Generator, *, keep: int = 
         out, cache = forward(net, x)
         grad_out = rng.standard_normal(out.shape).astype(net.dtype)
         grads = backward(net, cache, grad_out)
-        pre_var = np.array([_mean_square(z) for z in cache.pre])
-        act_rms = np.sqrt([_mean_square(h) for h in cache.post])
-        grad_var = np.array([_mean_square(d) for d in grads.d_pre])
-        finite = [bool(np.all(np.isfinite(h))) for h in cache.post]
-        saturated = np.array([saturated_fraction(z.astype(np.float64), net.activation) for z in cache.pre])
-        dead = np.array([dead_fraction(z, net.activation) for z in cache.pre])
-    nonfinite = next((i + 1 for i, ok in enumerate(finite) if not ok), None)
-    pre_samples = [z.ravel()[:keep].astype(np.float64) for z in cache.pre] if keep else []
-    post_samples = [h.ravel()[:keep].astype(np.float64) for h in cache.post] if keep else []
-    return Propagation(net.sizes, net.activation.name, pre_var, act_rms, grad_var, saturated, dead,
-                       pre_samples, post_samples, nonfinite)
+    one = [[a[None] for a in arrays] for arrays in (cache.pre, cache.post, grads.d_pre)]
+    return _summarize(net.sizes, net.activation, *one, keep)[0]
+
+
+def propagate_ensemble(net: MLP, x: np.ndarray, grad_out: np.ndarray, *, keep: int = 0) -> list[Propagation]:
+    """:func:`propagate` for every member of an ensemble, in one batched forward and backward pass.
+
+    ``net`` is an ensemble of ``E`` networks (:func:`helpers.network.stack_mlps`), ``x`` has shape
+    ``(E, batch, n_0)`` and ``grad_out``, the output gradient of each member, shape ``(E, batch, n_L)``.
+    The gradients are given rather than drawn here so that the caller keeps every member's random
+    stream (each network's draws in the order its own experiment makes them). Returns one
+    :class:`Propagation` per member, equal to :func:`propagate` of that member with the same inputs and
+    output gradient up to the last bits of the batched matrix products.
+    """
+    if not isinstance(net, MLP) or net.ensemble_size is None:
+        raise TypeError(f"net must be an ensemble MLP (see helpers.network.stack_mlps), got "
+                        f"{'a single MLP' if isinstance(net, MLP) else type(net).__name__}")
+    keep = _checks.positive_int(keep, "keep", allow_zero=True)
+    size, sizes = net.ensemble_size, net.sizes
+    x = _checks.array(x, "x", ndim=3)
+    if x.shape[0] != size or x.shape[2] != sizes[0] or x.shape[1] == 0:
+        raise ValueError(f"x must have shape (E={size}, batch >= 1, {sizes[0]}) for this ensemble, got {x.shape}")
+    grad_out = _checks.array(grad_out, "grad_out", ndim=3)
+    if grad_out.shape != (size, x.shape[1], sizes[-1]):
+        raise ValueError(f"grad_out must have the output's shape {(size, x.shape[1], sizes[-1])}, "
+                         f"got {grad_out.shape}")
+    with np.errstate(all="ignore"):
+        _, cache = forward(net, x)
+        grads = backward(net, cache, grad_out, weight_grads=False)
+    return _summarize(sizes, net.activation, cache.pre, cache.post, grads.d_pre, keep)
 
 
 def simulate(sizes: Sequence[int], rng: np.random.Generator, *, sigma_w2: float = 1.0,
@@ -158,12 +221,48 @@ def simulate(sizes: Sequence[int], rng: np.random.Generator, *, sigma_w2: float 
     """:func:`helpers.network.random_network` plus :func:`propagate` on ``batch`` i.i.d. N(0, 1) inputs, in one call.
 
     The draws come from ``rng`` in a fixed order: network, inputs, output gradient.
+    For many networks at once see :func:`simulate_ensemble`.
     """
     net = random_network(sizes, rng, sigma_w2=sigma_w2, activation=activation, mode=mode, sigma_b2=sigma_b2,
                          dtype=dtype)
     batch = _checks.positive_int(batch, "batch")
     x = rng.standard_normal((batch, net.sizes[0])).astype(net.dtype)
     return propagate(net, x, rng, keep=keep)
+
+
+def _generators(rngs: object) -> list[np.random.Generator]:
+    """``rngs`` as a non-empty list of Generators, one per member of an ensemble."""
+    if isinstance(rngs, np.random.Generator) or not isinstance(rngs, (list, tuple)) or not rngs:
+        raise TypeError("rngs must be a non-empty list holding one numpy Generator per network, for example "
+                        f"[np.random.default_rng(s) for s in range(8)]; got {type(rngs).__name__}")
+    return [_checks.generator(r, f"rngs[{i}]") for i, r in enumerate(rngs)]
+
+
+def simulate_ensemble(sizes: Sequence[int], rngs: Sequence[np.random.Generator], *, sigma_w2: float = 1.0,
+                      activation: str | Activation = "identity", mode: str = "fan_in",
+                      sigma_b2: float | None = None, batch: int = 256, keep: int = 0,
+                      dtype=np.float64) -> list[Propagation]:
+    """:func:`simulate` for one network per Generator in ``rngs``, run as one ensemble.
+
+    Member ``k`` draws from ``rngs[k]`` exactly what :func:`simulate` draws, in its order (network,
+    inputs, output gradient); members given the same Generator draw from it one after another, so
+    ``[rng] * E`` reproduces ``E`` consecutive calls of :func:`simulate` with ``rng``. Only the draws
+    are made member by member: the networks are stacked (:func:`helpers.network.stack_mlps`) and
+    pushed forward and back once (:func:`propagate_ensemble`). Returns one :class:`Propagation` per
+    member, equal to :func:`simulate`'s up to the last bits of the batched matrix products.
+    """
+    rngs = _generators(rngs)
+    batch = _checks.positive_int(batch, "batch")
+    nets, xs, grads = [], [], []
+    for rng in rngs:  # draws only, in simulate's order; the pass itself runs all members at once
+        net = random_network(sizes, rng, sigma_w2=sigma_w2, activation=activation, mode=mode, sigma_b2=sigma_b2,
+                             dtype=dtype)
+        nets.append(net)
+        xs.append(rng.standard_normal((batch, net.sizes[0])))
+        grads.append(rng.standard_normal((batch, net.sizes[-1])))
+    ensemble = stack_mlps(nets)
+    return propagate_ensemble(ensemble, np.stack(xs).astype(ensemble.dtype),
+                              np.stack(grads).astype(ensemble.dtype), keep=keep)
 
 
 def diagnose(prop: Propagation, *, tolerance: float = 10.0, saturated: float = 0.25, dead: float = 0.5) -> list[str]:
@@ -439,25 +538,42 @@ def push_to_limits(width: int, depth: int, sigma_w2: float, rng: np.random.Gener
 @dataclass
 class MeasuredPropagation:
     """Per-layer statistics of a finite network: ``q[l, i]`` = mean of ``z_i^2`` over units at layer
-    ``l + 1`` for input ``i``; ``c[l, i, j]`` = the correlation ``sum z_i z_j / sqrt(sum z_i^2 sum z_j^2)``."""
+    ``l + 1`` for input ``i``; ``c[l, i, j]`` = the correlation ``sum z_i z_j / sqrt(sum z_i^2 sum z_j^2)``.
+    For an ensemble both carry a leading member axis: ``q[k, l, i]`` and ``c[k, l, i, j]``."""
 
     q: np.ndarray
     c: np.ndarray
+
+
+def _ensemble_inputs(net: MLP, x: np.ndarray) -> np.ndarray:
+    """``x`` for :func:`helpers.network.forward`: one batch shared by every member of an ensemble is broadcast."""
+    size = net.ensemble_size
+    if size is None:
+        return _checks.array(x, "x", ndim=2)
+    x = _checks.array(x, "x")
+    if x.ndim == 2:
+        return np.broadcast_to(x, (size,) + x.shape)
+    if x.ndim != 3 or x.shape[0] != size:
+        raise ValueError(f"x must have shape (batch, n_0), the same inputs for every member, or (E={size}, batch, "
+                         f"n_0) for this ensemble, got {x.shape}")
+    return x
 
 
 def measure_propagation(net: MLP, x: np.ndarray) -> MeasuredPropagation:
     """Run ``x`` (shape ``(batch, n_0)``) through ``net`` and measure ``q`` and ``c`` at every layer.
 
     These are the finite-width counterparts of the mean-field ``q^(l)`` and ``c^(l)`` (Poole et al. 2016
-    define them the same way, as averages over the units of one layer, uncentred).
+    define them the same way, as averages over the units of one layer, uncentred). An ensemble
+    (:func:`helpers.network.stack_mlps`) is measured in one batched pass; it takes the same ``x`` for
+    every member, or ``x`` of shape ``(E, batch, n_0)`` with one batch per member.
     """
     if not isinstance(net, MLP):
         raise TypeError(f"net must be a helpers.network.MLP, got {type(net).__name__}")
-    _, cache = forward(net, _checks.array(x, "x", ndim=2))
+    _, cache = forward(net, _ensemble_inputs(net, x))
     with np.errstate(over="ignore", invalid="ignore"):
-        pre = np.stack(cache.pre)  # (L, batch, n)
-        gram = np.einsum("lin,ljn->lij", pre, pre) / pre.shape[-1]
-        q = np.einsum("lii->li", gram).copy()
+        pre = np.stack(cache.pre, axis=-3)  # (L, batch, n), or (E, L, batch, n) for an ensemble
+        gram = np.einsum("...lin,...ljn->...lij", pre, pre) / pre.shape[-1]
+        q = np.einsum("...lii->...li", gram).copy()
         norm = np.sqrt(np.maximum(q, np.finfo(float).tiny))
-        c = np.clip(gram / (norm[:, :, None] * norm[:, None, :]), -1.0, 1.0)
+        c = np.clip(gram / (norm[..., :, None] * norm[..., None, :]), -1.0, 1.0)
     return MeasuredPropagation(q, c)

@@ -36,10 +36,10 @@ def test_gaussian_linear_network_follows_fuss_catalan():
     # Products of L Gaussian matrices (sigma_w2 = 1): mean of lambda = s^2 is 1, variance L (large width).
     # Width 300, average of 4 networks: finite-width corrections are a few per cent at these depths.
     for depth in (2, 4):
-        moments = [jac.squared_singular_value_moments(jac.jacobian_singular_values(
-            H.random_network([300] * (depth + 1), np.random.default_rng(seed), sigma_w2=1.0,
-                              activation="identity", sigma_b2=0.0), np.zeros(300))) for seed in range(4)]
-        mean, var = np.mean(moments, axis=0)
+        nets = H.stack_mlps([H.random_network([300] * (depth + 1), np.random.default_rng(seed), sigma_w2=1.0,
+                                              activation="identity", sigma_b2=0.0) for seed in range(4)])
+        spectra = jac.jacobian_singular_values(nets, np.zeros(300))  # one row per network
+        mean, var = np.mean([jac.squared_singular_value_moments(s) for s in spectra], axis=0)
         assert mean == pytest.approx(1.0, abs=0.03)
         assert var == pytest.approx(depth, rel=0.1)
 
@@ -53,6 +53,38 @@ def test_jacobian_spectra_equal_spectra_of_truncated_networks():
     for depth, s in spectra.items():
         short = MLP(net.weights[:depth], net.biases[:depth], net.activation, activate_output=True)
         np.testing.assert_allclose(s, jac.jacobian_singular_values(short, x), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("weights", ["gaussian", "orthogonal"])
+def test_jacobians_of_an_ensemble_equal_each_member(weights):
+    nets = [H.random_network([12] * 7, np.random.default_rng(60 + k), sigma_w2=1.5, sigma_b2=0.05,
+                             activation="tanh", weights=weights) for k in range(3)]
+    ens = H.stack_mlps(nets)
+    one = np.random.default_rng(1).standard_normal(12)
+    each = np.random.default_rng(2).standard_normal((3, 12))
+    spectra = jac.jacobian_spectra(ens, one, [2, 6])
+    assert spectra[6].shape == (3, 12)
+    for k, net in enumerate(nets):
+        for depth, s in jac.jacobian_spectra(net, one, [2, 6]).items():
+            np.testing.assert_allclose(spectra[depth][k], s, rtol=1e-12)
+        np.testing.assert_allclose(jac.input_output_jacobian(ens, each)[k], jac.input_output_jacobian(net, each[k]),
+                                   rtol=1e-12)
+        np.testing.assert_allclose(jac.jacobian_singular_values(ens, each)[k],
+                                   jac.jacobian_singular_values(net, each[k]), rtol=1e-12)
+    assert not np.allclose(spectra[6][0], spectra[6][1])
+
+
+def test_ensemble_jacobian_rejects_bad_input():
+    net = H.random_network([4, 4, 4], np.random.default_rng(0), sigma_w2=1.0, activation="tanh", sigma_b2=0.0)
+    ens = H.stack_mlps([net, net])
+    with pytest.raises(ValueError, match=r"or one input per member \(shape \(2, 4\)\)"):
+        jac.input_output_jacobian(ens, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="x must be one input"):
+        jac.jacobian_spectra(ens, np.zeros(5), [1])
+    with pytest.raises(ValueError, match="depths"):
+        jac.jacobian_spectra(ens, np.zeros(4), [3])
+    with pytest.raises(TypeError, match="single network"):
+        jac.tangent_growth(ens, np.zeros((2, 4)), np.zeros((2, 4)))
 
 
 def test_squared_singular_value_moments():

@@ -113,6 +113,97 @@ def test_propagate_rejects_bad_input():
         P.propagate(net, np.zeros((2, 5)), rng, keep=-1)
     with pytest.raises(ValueError, match="batch"):
         P.simulate([5, 5], rng, batch=0)
+    with pytest.raises(TypeError, match="propagate_ensemble"):
+        P.propagate(H.stack_mlps([net, net]), np.zeros((2, 2, 5)), rng)
+
+
+def _assert_same_propagation(got, want):
+    """Every field of two Propagations, numbers to rtol 1e-12 (float64; batched products may differ in the last bit)."""
+    assert (got.sizes, got.activation, got.nonfinite_layer) == (want.sizes, want.activation, want.nonfinite_layer)
+    for name in ("pre_var", "act_rms", "grad_var", "saturated", "dead"):
+        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-12, err_msg=name)
+    assert len(got.pre_samples) == len(want.pre_samples) and len(got.post_samples) == len(want.post_samples)
+    for a, b in zip(got.pre_samples + got.post_samples, want.pre_samples + want.post_samples):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("activation,sigma_b2", [("tanh", 0.05), ("relu", None)])
+def test_propagate_ensemble_equals_propagate_of_each_member(activation, sigma_b2):
+    sizes, batch = [12, 20, 16, 8], 6
+    nets = [H.random_network(sizes, np.random.default_rng(30 + k), sigma_w2=2.0, sigma_b2=sigma_b2,
+                             activation=activation) for k in range(3)]
+    xs = np.random.default_rng(1).standard_normal((3, batch, sizes[0]))
+    # propagate draws each member's output gradient from its own generator, as given here
+    grads = np.stack([np.random.default_rng(40 + k).standard_normal((batch, sizes[-1])) for k in range(3)])
+    runs = P.propagate_ensemble(H.stack_mlps(nets), xs, grads, keep=25)
+    assert len(runs) == 3
+    for k, run in enumerate(runs):
+        _assert_same_propagation(run, P.propagate(nets[k], xs[k], np.random.default_rng(40 + k), keep=25))
+    assert not np.allclose(runs[0].pre_var, runs[1].pre_var)  # the members are different networks
+
+
+@pytest.mark.parametrize("activation,dtype", [("tanh", np.float64), ("relu", np.float64), ("identity", np.float32)])
+def test_simulate_ensemble_equals_a_loop_of_simulate(activation, dtype):
+    sizes, kw = [10, 24, 24, 6], dict(sigma_w2=1.7, activation=activation, sigma_b2=0.1, batch=5, keep=7, dtype=dtype)
+    runs = P.simulate_ensemble(sizes, [np.random.default_rng(100 + k) for k in range(4)], **kw)
+    loop = [P.simulate(sizes, np.random.default_rng(100 + k), **kw) for k in range(4)]
+    for got, want in zip(runs, loop):
+        if dtype == np.float64:
+            _assert_same_propagation(got, want)
+        else:  # float32 networks: the statistics agree to float32 rounding
+            np.testing.assert_allclose(got.pre_var, want.pre_var, rtol=1e-5)
+            np.testing.assert_allclose(got.grad_var, want.grad_var, rtol=1e-5)
+
+
+def test_simulate_ensemble_with_one_shared_generator_continues_its_stream():
+    # [rng] * E: the members are the networks of E consecutive simulate calls with rng, and the
+    # generator ends where those calls leave it
+    shared, ref = np.random.default_rng(9), np.random.default_rng(9)
+    runs = P.simulate_ensemble([8, 16, 4], [shared] * 3, sigma_w2=2.0, activation="relu", batch=3, mode="fan_out")
+    loop = [P.simulate([8, 16, 4], ref, sigma_w2=2.0, activation="relu", batch=3, mode="fan_out") for _ in range(3)]
+    for got, want in zip(runs, loop):
+        _assert_same_propagation(got, want)
+    assert shared.standard_normal() == ref.standard_normal()
+
+
+def test_simulate_ensemble_reports_overflow_per_member_without_warnings():
+    # float32 overflows near layer 10 at sigma_w2 = 1e8 (see the single-network test); at sigma_w2 = 1 never
+    with np.errstate(all="raise"):
+        runs = P.simulate_ensemble([64] * 21, [np.random.default_rng(2)], sigma_w2=1e8, dtype=np.float32, batch=8)
+    assert runs[0].nonfinite_layer is not None and 8 <= runs[0].nonfinite_layer <= 11
+    assert runs[0].nonfinite_layer == P.simulate([64] * 21, np.random.default_rng(2), sigma_w2=1e8,
+                                                 dtype=np.float32, batch=8).nonfinite_layer
+
+
+def test_ensemble_propagation_rejects_bad_input():
+    rng = np.random.default_rng(0)
+    net = H.random_network([5, 4], rng, activation="identity")
+    ens = H.stack_mlps([net, net])
+    x, g = np.zeros((2, 3, 5)), np.zeros((2, 3, 4))
+    with pytest.raises(TypeError, match="ensemble MLP"):
+        P.propagate_ensemble(net, x[0], g[0])
+    with pytest.raises(TypeError, match="ensemble MLP"):
+        P.propagate_ensemble("net", x, g)
+    with pytest.raises(ValueError, match=r"x must have shape \(E=2, batch >= 1, 5\)"):
+        P.propagate_ensemble(ens, np.zeros((3, 3, 5)), g)
+    with pytest.raises(ValueError, match="x must be 3-dimensional"):
+        P.propagate_ensemble(ens, x[0], g)
+    with pytest.raises(ValueError, match="x must have shape"):
+        P.propagate_ensemble(ens, np.zeros((2, 0, 5)), np.zeros((2, 0, 4)))
+    with pytest.raises(ValueError, match=r"grad_out must have the output's shape \(2, 3, 4\)"):
+        P.propagate_ensemble(ens, x, np.zeros((2, 3, 5)))
+    with pytest.raises(ValueError, match="keep"):
+        P.propagate_ensemble(ens, x, g, keep=-1)
+    with pytest.raises(TypeError, match="rngs must be a non-empty list"):
+        P.simulate_ensemble([5, 4], rng)
+    with pytest.raises(TypeError, match="rngs must be a non-empty list"):
+        P.simulate_ensemble([5, 4], [])
+    with pytest.raises(TypeError, match=r"rngs\[1\]"):
+        P.simulate_ensemble([5, 4], [rng, 3])
+    with pytest.raises(ValueError, match="batch"):
+        P.simulate_ensemble([5, 4], [rng], batch=0)
+    with pytest.raises(ValueError, match="sigma_w2"):
+        P.simulate_ensemble([5, 4], [rng], sigma_w2=-1.0)
 
 
 @pytest.mark.parametrize("activation,sigma_w2", [("identity", 1.0), ("relu", 2.0), ("tanh", 1.5), ("sigmoid", 4.0)])
@@ -121,8 +212,8 @@ def test_simulation_matches_predictions(activation, sigma_w2):
     # factor of relative size ~sqrt(5 L / n) (Hanin & Rolnick 2018), so average 16 networks of
     # width 256 and depth 8: the mean's relative standard error is below 0.1 for every activation.
     sizes = [256] * 9
-    runs = [P.simulate(sizes, np.random.default_rng(100 + k), sigma_w2=sigma_w2, activation=activation, batch=32)
-            for k in range(16)]
+    runs = P.simulate_ensemble(sizes, [np.random.default_rng(100 + k) for k in range(16)], sigma_w2=sigma_w2,
+                               activation=activation, batch=32)
     q = P.predicted_forward(sizes, sigma_w2, activation)
     g = P.predicted_gradient_variances(sizes, sigma_w2, activation)
     np.testing.assert_allclose(np.mean([r.pre_var for r in runs], axis=0), q, rtol=0.2)
@@ -375,3 +466,35 @@ def test_measured_propagation_agrees_with_mean_field():
     # width 1000: relative noise of a layer's q is ~ sqrt(2 / 1000) = 4.5 %, of c ~ 0.03
     np.testing.assert_allclose(meas.q[:, 0], pred.q_a, rtol=0.15)
     np.testing.assert_allclose(meas.c[:, 0, 1], pred.c, atol=0.08)
+
+
+def test_measure_propagation_of_an_ensemble_equals_each_member():
+    sizes = [15, 20, 20, 20]
+    nets = [H.random_network(sizes, np.random.default_rng(20 + k), sigma_w2=1.8, sigma_b2=0.05, activation="tanh")
+            for k in range(3)]
+    ens = H.stack_mlps(nets)
+    shared = np.random.default_rng(3).standard_normal((6, 15))
+    own = np.random.default_rng(4).standard_normal((3, 6, 15))
+    for x, member_x in ((shared, lambda k: shared), (own, lambda k: own[k])):
+        meas = P.measure_propagation(ens, x)
+        assert meas.q.shape == (3, 3, 6) and meas.c.shape == (3, 3, 6, 6)
+        for k, net in enumerate(nets):
+            single = P.measure_propagation(net, member_x(k))
+            np.testing.assert_allclose(meas.q[k], single.q, rtol=1e-12)
+            np.testing.assert_allclose(meas.c[k], single.c, rtol=1e-12)
+    assert not np.allclose(meas.q[0], meas.q[1])
+
+
+def test_measure_propagation_rejects_bad_input():
+    net = H.random_network([5, 5], np.random.default_rng(0), activation="tanh")
+    ens = H.stack_mlps([net, net])
+    with pytest.raises(TypeError, match="net"):
+        P.measure_propagation("net", np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="x must be 2-dimensional"):
+        P.measure_propagation(net, np.zeros((2, 2, 5)))
+    with pytest.raises(ValueError, match=r"\(E=2, batch, n_0\)"):
+        P.measure_propagation(ens, np.zeros((3, 2, 5)))
+    with pytest.raises(ValueError, match=r"\(E=2, batch, n_0\)"):
+        P.measure_propagation(ens, np.zeros(5))
+    with pytest.raises(TypeError, match="numeric"):
+        P.measure_propagation(ens, np.array([["a"] * 5]))
