@@ -11,6 +11,9 @@
   compares every figure, and every lab frame (lab cells are tagged ``nbval-ignore-output`` and still
   run), with the committed one within the pixel tolerance of ``tests/_notebooks.py``: a helpers
   change cannot leave a stale figure in a notebook, nor in the book that renders those outputs.
+* **No sanitizer** (``--nbval-sanitize-with``): CONTRIBUTING.md makes every text output reproducible
+  at the source (seeded draws, fixed-precision numbers, no reprs or addresses, empty stderr), and a
+  regex that rewrote outputs before comparing could hide a real change.
 """
 
 from __future__ import annotations
