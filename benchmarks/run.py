@@ -347,7 +347,9 @@ def execute_notebook(path: Path, env: dict | None = None, timeout: int = 900) ->
 
 
 def bench_notebooks(quick: bool = False) -> list[dict]:
-    return [execute_notebook(p) for p in chapter_notebooks()]
+    """Every chapter as nbval runs it in the tests: one BLAS thread (chapters/conftest.py)."""
+    env = dict(os.environ, **{var: "1" for var in THREAD_VARS})
+    return [execute_notebook(p, env) for p in chapter_notebooks()]
 
 
 # -- book build --------------------------------------------------------------------------------
