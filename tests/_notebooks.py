@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from _book import ROOT
+
 CHAPTERS = ROOT / "chapters"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 DATA_URI = re.compile(r"data:image/png;base64,([A-Za-z0-9+/=]+)")
